@@ -1,0 +1,549 @@
+/* serve_parent.c: the parent process: prepares the data directory and
+ * TLS, binds the listeners (as root when started as root), forks the
+ * auth process and the workers, restarts a child that crashes, reloads
+ * on SIGHUP (new workers take the same sockets, old ones finish their
+ * sessions), stops gracefully on SIGTERM.  It never reads network
+ * input. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "auth/account.h"
+#include "auth/auth_proc.h"
+#include "cli/serve.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "net/connlimit.h"
+#include "proc/msg.h"
+#include "proc/proc.h"
+#include "tls/tls.h"
+
+#define PARENT_RETIRED_MAX	64
+#define PARENT_RESPAWN_DELAY	1	/* seconds, after a quick crash */
+
+struct parent_slot {
+	pid_t		 pid;		/* 0: none running */
+	struct msgq	*chan;
+	time_t		 started;
+	int		 listen_fds[CONF_LISTEN_MAX];
+};
+
+struct parent {
+	struct conf		*conf;
+	struct event_base	*base;
+	SSL_CTX			*ssl_ctx;
+	struct connlimit	*limits;
+	uid_t			 uid;
+	gid_t			 gid;
+	unsigned		 nworkers;
+	struct parent_slot	 slots[WORKERS_MAX];
+	pid_t			 retired[PARENT_RETIRED_MAX];
+	pid_t			 auth_pid;
+	struct msgq		*auth_chan;
+	bool			 stopping;
+	struct event		*ev_respawn;
+	struct event		*ev_kill;
+};
+
+static void	parent_spawn_worker(struct parent *, unsigned);
+static void	parent_spawn_auth(struct parent *);
+
+/* --- preparing ------------------------------------------------------------ */
+
+static void
+parent_mkdir(struct parent *p, const char *dir, mode_t mode)
+{
+	if (mkdir(dir, mode) == -1 && errno != EEXIST)
+		fatal("mkdir(%s)", dir);
+	if (p->uid != (uid_t)-1 && chown(dir, p->uid, p->gid) == -1)
+		fatal("chown(%s)", dir);
+}
+
+static void
+parent_prepare_dirs(struct parent *p)
+{
+	char path[PATH_MAX];
+	struct account_db *db;
+	const char *err;
+	static const char *const dbfiles[] = { "", "-wal", "-shm" };
+
+	parent_mkdir(p, p->conf->data_dir, 0755);
+	snprintf(path, sizeof(path), "%s/mail", p->conf->data_dir);
+	parent_mkdir(p, path, 0755);
+	snprintf(path, sizeof(path), "%s/tls", p->conf->data_dir);
+	parent_mkdir(p, path, 0755);
+	snprintf(path, sizeof(path), "%s/accounts.db", p->conf->data_dir);
+	if (account_db_open(path, false, &db, &err) == -1)
+		fatalx("%s: %s", path, err);
+	account_db_close(&db);
+	for (size_t i = 0; i < 3 && p->uid != (uid_t)-1; i++) {
+		char f[PATH_MAX + 8];
+
+		snprintf(f, sizeof(f), "%s%s", path, dbfiles[i]);
+		if (chown(f, p->uid, p->gid) == -1 && errno != ENOENT)
+			fatal("chown(%s)", f);
+	}
+}
+
+static SSL_CTX *
+parent_tls(struct parent *p, const struct conf *conf)
+{
+	const char *err;
+	SSL_CTX *ctx;
+
+	if (tls_ensure_selfsigned(conf->tls_cert, conf->tls_key,
+	    conf->hostname, p->uid, p->gid, &err) == -1)
+		fatalx("%s", err);
+	if ((ctx = tls_server_ctx(conf->tls_cert, conf->tls_key, &err)) == NULL)
+		log_warnx("TLS disabled: %s / %s: %s", conf->tls_cert,
+		    conf->tls_key, err);
+	return ctx;
+}
+
+static int
+parent_bind(const struct conf_listen *l)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strcmp(l->addr, "*") == 0) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		sin6->sin6_port = htons(l->port);
+		len = sizeof(*sin6);
+	} else if (inet_pton(AF_INET, l->addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(l->port);
+		len = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, l->addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(l->port);
+		len = sizeof(*sin6);
+	} else
+		fatalx("listen %s: not a numeric address", l->addr);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		fatal("socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* one socket per worker: the kernel spreads connections */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
+		fatal("setsockopt(SO_REUSEPORT)");
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
+		fatal("bind(%s port %u)", l->addr, l->port);
+	if (listen(fd, 511) == -1)
+		fatal("listen(%s port %u)", l->addr, l->port);
+	return fd;
+}
+
+static void
+parent_bind_all(struct parent *p)
+{
+	const struct conf *conf = p->conf;
+
+	for (unsigned w = 0; w < p->nworkers; w++) {
+		for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
+			p->slots[w].listen_fds[i] = -1;
+		for (size_t i = 0; i < conf->nlisten; i++) {
+			if (conf->listen[i].proto != CONF_PROTO_SMTP) {
+				if (w == 0)
+					log_warnx("listen %s: not served yet",
+					    conf_proto_name(conf->listen[i].proto));
+				continue;
+			}
+			p->slots[w].listen_fds[i] = parent_bind(&conf->listen[i]);
+		}
+	}
+	for (size_t i = 0; i < conf->nlisten; i++)
+		if (conf->listen[i].proto == CONF_PROTO_SMTP)
+			log_event(0, "parent", "listening", "proto=%s addr=%s "
+			    "port=%u", conf_proto_name(conf->listen[i].proto),
+			    conf->listen[i].addr, conf->listen[i].port);
+}
+
+/* --- children ------------------------------------------------------------- */
+
+/* In a new child: drop the parent's descriptors it must not hold. */
+static void
+parent_child_close(struct parent *p, int keep1, int keep2)
+{
+	for (unsigned w = 0; w < p->nworkers; w++)
+		if (p->slots[w].chan != NULL &&
+		    msgq_fd(p->slots[w].chan) != keep1 &&
+		    msgq_fd(p->slots[w].chan) != keep2)
+			close(msgq_fd(p->slots[w].chan));
+	if (p->auth_chan != NULL && msgq_fd(p->auth_chan) != keep1)
+		close(msgq_fd(p->auth_chan));
+}
+
+static void
+parent_on_child_chan_closed(struct msgq *q, void *arg)
+{
+	/* SIGCHLD tells us what happened */
+}
+
+static void
+parent_on_child_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
+    const void *payload, int fd)
+{
+	if (fd != -1)
+		close(fd);
+	log_warnx("parent: unexpected message %u from a child", h->type);
+}
+
+/* A new worker<->auth channel: one end to auth, the other returned. */
+static int
+parent_auth_pair(struct parent *p)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) == -1)
+		fatal("socketpair");
+	msgq_send(p->auth_chan, MSG_AUTH_WORKER_CHANNEL, 0, NULL, 0, sv[1]);
+	return sv[0];
+}
+
+static void
+parent_spawn_worker(struct parent *p, unsigned slot)
+{
+	struct parent_slot *s = &p->slots[slot];
+	struct worker_env env;
+	int pc[2], afd;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    pc) == -1)
+		fatal("socketpair");
+	afd = parent_auth_pair(p);
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0) {
+		close(pc[0]);
+		parent_child_close(p, -1, -1);
+		event_base_free(p->base);	/* the child makes its own */
+		memset(&env, 0, sizeof(env));
+		env.conf = p->conf;
+		env.slot = slot;
+		memcpy(env.listen_fds, s->listen_fds, sizeof(env.listen_fds));
+		env.parent_fd = pc[1];
+		env.auth_fd = afd;
+		env.ssl_ctx = p->ssl_ctx;
+		env.limits = p->limits;
+		serve_worker_main(&env);
+	}
+	close(pc[1]);
+	close(afd);
+	msgq_free(&s->chan);
+	s->chan = msgq_new(p->base, pc[0], parent_on_child_msg,
+	    parent_on_child_chan_closed, p);
+	s->pid = pid;
+	s->started = time(NULL);
+}
+
+static void
+parent_spawn_auth(struct parent *p)
+{
+	int pc[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    pc) == -1)
+		fatal("socketpair");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0) {
+		close(pc[0]);
+		parent_child_close(p, -1, -1);
+		event_base_free(p->base);
+		for (unsigned w = 0; w < p->nworkers; w++)
+			for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
+				if (p->slots[w].listen_fds[i] != -1)
+					close(p->slots[w].listen_fds[i]);
+		auth_proc_main(p->conf, pc[1]);
+	}
+	close(pc[1]);
+	msgq_free(&p->auth_chan);
+	p->auth_chan = msgq_new(p->base, pc[0], parent_on_child_msg,
+	    parent_on_child_chan_closed, p);
+	p->auth_pid = pid;
+}
+
+/* After auth restarted: every worker gets a fresh channel to it. */
+static void
+parent_reconnect_workers(struct parent *p)
+{
+	for (unsigned w = 0; w < p->nworkers; w++) {
+		if (p->slots[w].pid == 0 || p->slots[w].chan == NULL)
+			continue;
+		msgq_send(p->slots[w].chan, MSG_WORKER_AUTH_CHANNEL, 0, NULL, 0,
+		    parent_auth_pair(p));
+	}
+}
+
+static bool
+parent_children_left(struct parent *p, bool count_auth)
+{
+	for (unsigned w = 0; w < p->nworkers; w++)
+		if (p->slots[w].pid != 0)
+			return true;
+	for (size_t i = 0; i < PARENT_RETIRED_MAX; i++)
+		if (p->retired[i] != 0)
+			return true;
+	return count_auth && p->auth_pid != 0;
+}
+
+static void
+parent_on_respawn(evutil_socket_t fd, short what, void *arg)
+{
+	struct parent *p = arg;
+
+	if (p->stopping)
+		return;
+	if (p->auth_pid == 0) {
+		parent_spawn_auth(p);
+		parent_reconnect_workers(p);
+	}
+	for (unsigned w = 0; w < p->nworkers; w++)
+		if (p->slots[w].pid == 0)
+			parent_spawn_worker(p, w);
+}
+
+static void
+parent_child_exited(struct parent *p, pid_t pid, int status)
+{
+	const char *role = "worker";
+	struct timeval tv = { PARENT_RESPAWN_DELAY, 0 };
+	bool crashed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	for (size_t i = 0; i < PARENT_RETIRED_MAX; i++)
+		if (p->retired[i] == pid) {
+			p->retired[i] = 0;
+			log_event(0, "parent", "retired-exit", "pid=%d", (int)pid);
+			return;
+		}
+	if (pid == p->auth_pid) {
+		role = "auth";
+		p->auth_pid = 0;
+	} else {
+		for (unsigned w = 0; w < p->nworkers; w++)
+			if (p->slots[w].pid == pid)
+				p->slots[w].pid = 0;
+	}
+	if (WIFSIGNALED(status))
+		log_event(0, "parent", "child-exit", "role=%s pid=%d signal=%d",
+		    role, (int)pid, WTERMSIG(status));
+	else
+		log_event(0, "parent", "child-exit", "role=%s pid=%d status=%d",
+		    role, (int)pid, WEXITSTATUS(status));
+	if (!p->stopping && crashed)
+		evtimer_add(p->ev_respawn, &tv);
+	else if (!p->stopping)
+		evtimer_add(p->ev_respawn, &tv);
+}
+
+static void
+parent_on_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+	struct parent *p = arg;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		parent_child_exited(p, pid, status);
+	if (!p->stopping)
+		return;
+	if (!parent_children_left(p, false) && p->auth_pid != 0)
+		kill(p->auth_pid, SIGTERM);
+	if (!parent_children_left(p, true))
+		event_base_loopexit(p->base, NULL);
+}
+
+/* --- signals ---------------------------------------------------------------- */
+
+static void
+parent_signal_workers(struct parent *p, int sig)
+{
+	for (unsigned w = 0; w < p->nworkers; w++)
+		if (p->slots[w].pid != 0)
+			kill(p->slots[w].pid, sig);
+	for (size_t i = 0; i < PARENT_RETIRED_MAX; i++)
+		if (p->retired[i] != 0)
+			kill(p->retired[i], sig);
+}
+
+static void
+parent_on_kill(evutil_socket_t fd, short what, void *arg)
+{
+	struct parent *p = arg;
+
+	log_warnx("children still running after the grace period: killing");
+	parent_signal_workers(p, SIGKILL);
+	if (p->auth_pid != 0)
+		kill(p->auth_pid, SIGKILL);
+}
+
+static void
+parent_stop(struct parent *p)
+{
+	struct timeval tv = { p->conf->shutdown_grace + 15, 0 };
+
+	if (p->stopping) {
+		parent_signal_workers(p, SIGTERM);	/* hurry them */
+		return;
+	}
+	p->stopping = true;
+	log_event(0, "parent", "stopping", "grace=%u", p->conf->shutdown_grace);
+	parent_signal_workers(p, SIGTERM);
+	evtimer_add(p->ev_kill, &tv);
+	if (!parent_children_left(p, false) && p->auth_pid != 0)
+		kill(p->auth_pid, SIGTERM);
+}
+
+static bool
+parent_same_listeners(const struct conf *a, const struct conf *b)
+{
+	if (a->nlisten != b->nlisten)
+		return false;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (a->listen[i].proto != b->listen[i].proto ||
+		    a->listen[i].port != b->listen[i].port ||
+		    strcmp(a->listen[i].addr, b->listen[i].addr) != 0)
+			return false;
+	return true;
+}
+
+static void
+parent_retire(struct parent *p, pid_t pid)
+{
+	for (size_t i = 0; i < PARENT_RETIRED_MAX; i++)
+		if (p->retired[i] == 0) {
+			p->retired[i] = pid;
+			kill(pid, SIGUSR2);
+			return;
+		}
+	kill(pid, SIGTERM);
+}
+
+static void
+parent_reload(struct parent *p)
+{
+	struct conf *nconf, *old = p->conf;
+	SSL_CTX *nctx;
+	char *err = NULL;
+
+	if ((nconf = conf_load(old->path, &err)) == NULL) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		free(err);
+		return;
+	}
+	if (!parent_same_listeners(old, nconf)) {
+		log_warnx("reload: listener changes need a restart; keeping "
+		    "the current listeners");
+		memcpy(nconf->listen, old->listen, sizeof(old->listen));
+		nconf->nlisten = old->nlisten;
+	}
+	if (nconf->workers != old->workers || strcmp(nconf->user, old->user) ||
+	    strcmp(nconf->data_dir, old->data_dir))
+		log_warnx("reload: workers, user and data_dir changes need a "
+		    "restart");
+	nconf->workers = old->workers;
+	nctx = parent_tls(p, nconf);
+	p->conf = nconf;
+	if (p->ssl_ctx != NULL)
+		SSL_CTX_free(p->ssl_ctx);	/* workers hold their copies */
+	p->ssl_ctx = nctx;
+	for (unsigned w = 0; w < p->nworkers; w++) {
+		if (p->slots[w].pid != 0)
+			parent_retire(p, p->slots[w].pid);
+		p->slots[w].pid = 0;
+		parent_spawn_worker(p, w);
+	}
+	conf_free(&old);
+	log_event(0, "parent", "reloaded", "workers=%u", p->nworkers);
+}
+
+static void
+parent_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct parent *p = arg;
+
+	if (sig == SIGHUP && !p->stopping)
+		parent_reload(p);
+	else if (sig == SIGTERM || sig == SIGINT)
+		parent_stop(p);
+}
+
+int
+serve_parent_main(struct conf *conf)
+{
+	struct parent p;
+	struct event *ev[4];
+	static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	long ncpu;
+
+	memset(&p, 0, sizeof(p));
+	p.conf = conf;
+	log_init("parent", conf->log_syslog);
+	if (conf->log_debug)
+		log_set_level(LOG_LEVEL_DEBUG);
+	signal(SIGPIPE, SIG_IGN);
+	proc_run_ids(conf->user, &p.uid, &p.gid);
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	p.nworkers = conf->workers != 0 ? conf->workers :
+	    (unsigned)(ncpu > 0 ? ncpu : 1);
+	if (p.nworkers > WORKERS_MAX)
+		p.nworkers = WORKERS_MAX;
+	parent_prepare_dirs(&p);
+	p.ssl_ctx = parent_tls(&p, conf);
+	p.limits = connlimit_new();
+	parent_bind_all(&p);
+	if ((p.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	p.ev_respawn = evtimer_new(p.base, parent_on_respawn, &p);
+	p.ev_kill = evtimer_new(p.base, parent_on_kill, &p);
+	for (size_t i = 0; i < 4; i++) {
+		ev[i] = evsignal_new(p.base, sigs[i], sigs[i] == SIGCHLD ?
+		    parent_on_sigchld : parent_on_signal, &p);
+		event_add(ev[i], NULL);
+	}
+	parent_spawn_auth(&p);
+	for (unsigned w = 0; w < p.nworkers; w++)
+		parent_spawn_worker(&p, w);
+	log_event(0, "parent", "started", "version=%s workers=%u user=%s "
+	    "data_dir=%s", FACTEUR_VERSION, p.nworkers,
+	    p.uid == (uid_t)-1 ? "(unchanged)" : conf->user, conf->data_dir);
+	event_base_dispatch(p.base);
+	log_event(0, "parent", "stopped", NULL);
+	for (size_t i = 0; i < 4; i++)
+		event_free(ev[i]);
+	for (unsigned w = 0; w < p.nworkers; w++) {
+		msgq_free(&p.slots[w].chan);
+		for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
+			if (p.slots[w].listen_fds[i] != -1)
+				close(p.slots[w].listen_fds[i]);
+	}
+	msgq_free(&p.auth_chan);
+	event_free(p.ev_respawn);
+	event_free(p.ev_kill);
+	event_base_free(p.base);
+	if (p.ssl_ctx != NULL)
+		SSL_CTX_free(p.ssl_ctx);
+	return 0;
+}

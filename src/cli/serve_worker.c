@@ -1,0 +1,393 @@
+/* serve_worker.c: a worker process: accepts connections on its listeners,
+ * runs SMTP sessions on one event loop, delivers through its thread
+ * pool, asks the auth process where recipients' mail goes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "auth/account.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "net/connlimit.h"
+#include "net/workq.h"
+#include "proc/msg.h"
+#include "proc/proc.h"
+#include "cli/serve.h"
+#include "smtp/smtp_server.h"
+
+#define WORKER_FSYNC_THREADS	8	/* doc/QUEUE.md: fsync rate peaks near 8 */
+#define WORKER_RETIRE_MAX	600	/* seconds a retiring worker may linger */
+
+struct worker_lookup {
+	struct worker_lookup	*next;
+	uint64_t		 id;
+	smtp_resolve_done_fn	 done;
+	void			*arg;
+};
+
+struct worker {
+	struct worker_env	*env;
+	struct event_base	*base;
+	struct event		*ev_listen[CONF_LISTEN_MAX];
+	struct event		*ev_resume_accept;
+	struct event		*ev_term, *ev_int, *ev_retire, *ev_hup;
+	struct event		*ev_grace, *ev_check;
+	struct msgq		*parent;
+	struct msgq		*auth;
+	struct msgq		*auth_dead;	/* freed outside its callback */
+	struct worker_lookup	*lookups;
+	uint64_t		 next_lookup;
+	struct smtp_server	 smtp;
+	bool			 stopping;
+};
+
+static void	worker_check_done(struct worker *);
+
+/* --- recipient lookups ---------------------------------------------------- */
+
+static void
+worker_fail_lookup(struct worker_lookup *l)
+{
+	struct smtp_resolved r = { .result = ACCOUNT_ERROR };
+
+	l->done(l->arg, &r);
+	free(l);
+}
+
+static void
+worker_on_auth_closed(struct msgq *q, void *arg)
+{
+	struct worker *w = arg;
+	struct worker_lookup *l;
+
+	log_warnx("worker %u: lost the auth process", w->env->slot);
+	w->auth_dead = w->auth;
+	w->auth = NULL;
+	while ((l = w->lookups) != NULL) {
+		w->lookups = l->next;
+		worker_fail_lookup(l);
+	}
+}
+
+/* Parse MSG_AUTH_RESOLVE_REPLY into pointers into the payload. */
+static int
+worker_parse_resolved(const struct msg_hdr *h, const void *payload,
+    struct smtp_resolved *r, const char **ptrs, size_t nptrs)
+{
+	struct msg_resolve_reply rr;
+	const char *p, *end;
+	size_t want;
+
+	if (h->len < sizeof(rr))
+		return -1;
+	memcpy(&rr, payload, sizeof(rr));
+	want = (size_t)rr.nlocal * 2 + rr.nremote;
+	if (rr.nlocal > ACCOUNT_TARGETS_MAX || rr.nremote > ACCOUNT_TARGETS_MAX ||
+	    want > nptrs)
+		return -1;
+	p = (const char *)payload + sizeof(rr);
+	end = (const char *)payload + h->len;
+	for (size_t i = 0; i < want; i++) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+
+		if (nul == NULL)
+			return -1;
+		ptrs[i] = p;
+		p = nul + 1;
+	}
+	r->result = (int)rr.result;
+	r->nlocal = rr.nlocal;
+	r->nremote = rr.nremote;
+	return 0;
+}
+
+static void
+worker_on_auth_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
+    const void *payload, int fd)
+{
+	struct worker *w = arg;
+	struct worker_lookup **lp, *l;
+	const char *ptrs[ACCOUNT_TARGETS_MAX * 4];
+	const char *maildirs[ACCOUNT_TARGETS_MAX], *users[ACCOUNT_TARGETS_MAX];
+	struct smtp_resolved r;
+	size_t nl;
+
+	if (fd != -1)
+		close(fd);
+	if (h->type != MSG_AUTH_RESOLVE_REPLY)
+		fatalx("worker: unexpected message %u from auth", h->type);
+	for (lp = &w->lookups; (l = *lp) != NULL; lp = &l->next)
+		if (l->id == h->id)
+			break;
+	if (l == NULL)
+		return;		/* asked before a restart of auth */
+	*lp = l->next;
+	if (worker_parse_resolved(h, payload, &r, ptrs,
+	    sizeof(ptrs) / sizeof(ptrs[0])) == -1)
+		fatalx("worker: malformed resolve reply");
+	nl = r.nlocal;
+	for (size_t i = 0; i < nl; i++) {
+		maildirs[i] = ptrs[2 * i];
+		users[i] = ptrs[2 * i + 1];
+	}
+	r.maildir = maildirs;
+	r.user = users;
+	r.remote = ptrs + 2 * nl;
+	l->done(l->arg, &r);
+	free(l);
+}
+
+static void
+worker_on_failed_lookup(evutil_socket_t fd, short what, void *arg)
+{
+	worker_fail_lookup(arg);
+}
+
+static void
+worker_resolve(void *ctx, const char *addr, smtp_resolve_done_fn done,
+    void *arg)
+{
+	struct worker *w = ctx;
+	struct worker_lookup *l = xcalloc(1, sizeof(*l));
+
+	l->id = ++w->next_lookup;
+	l->done = done;
+	l->arg = arg;
+	l->next = w->lookups;
+	w->lookups = l;
+	if (w->auth == NULL) {
+		/* answered on the next loop turn, never from inside */
+		struct timeval now = { 0, 0 };
+
+		w->lookups = l->next;
+		event_base_once(w->base, -1, EV_TIMEOUT, worker_on_failed_lookup,
+		    l, &now);
+		return;
+	}
+	msgq_send(w->auth, MSG_AUTH_RESOLVE, l->id, addr, strlen(addr), -1);
+}
+
+/* --- parent channel ------------------------------------------------------- */
+
+static void
+worker_on_parent_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
+    const void *payload, int fd)
+{
+	struct worker *w = arg;
+
+	if (h->type != MSG_WORKER_AUTH_CHANNEL || fd == -1)
+		fatalx("worker: unexpected message %u from parent", h->type);
+	msgq_free(&w->auth_dead);
+	if (w->auth != NULL)
+		msgq_free(&w->auth);
+	w->auth = msgq_new(w->base, fd, worker_on_auth_msg,
+	    worker_on_auth_closed, w);
+}
+
+static void
+worker_on_parent_closed(struct msgq *q, void *arg)
+{
+	/* the parent is gone: nobody supervises us any more */
+	fatalx("worker: parent went away");
+}
+
+/* --- accepting ------------------------------------------------------------ */
+
+static void
+worker_session_ended(void *ctx, const struct sockaddr_storage *peer)
+{
+	struct worker *w = ctx;
+
+	connlimit_release(w->env->limits, peer);
+	if (w->stopping)
+		worker_check_done(w);
+}
+
+static void
+worker_pause_accept(struct worker *w)
+{
+	struct timeval tv = { 1, 0 };
+
+	for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
+		if (w->ev_listen[i] != NULL)
+			event_del(w->ev_listen[i]);
+	evtimer_add(w->ev_resume_accept, &tv);
+}
+
+static void
+worker_on_resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (w->stopping)
+		return;
+	for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
+		if (w->ev_listen[i] != NULL)
+			event_add(w->ev_listen[i], NULL);
+}
+
+static void
+worker_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct worker *w = arg;
+	const struct conf *conf = w->env->conf;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *why;
+	int fd, one = 1;
+
+	for (int n = 0; n < 64; n++) {
+		len = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("accept: pausing for a second");
+				worker_pause_accept(w);
+			}
+			return;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (!connlimit_take(w->env->limits, &ss, conf->max_connections,
+		    conf->max_connections_per_ip, &why)) {
+			smtp_session_refuse(&w->smtp, fd,
+			    (struct sockaddr *)&ss, len, why);
+			continue;
+		}
+		smtp_session_start(&w->smtp, fd, (struct sockaddr *)&ss, len);
+	}
+}
+
+/* --- stopping ------------------------------------------------------------- */
+
+static void
+worker_check_done(struct worker *w)
+{
+	if (w->stopping && smtp_server_idle(&w->smtp) &&
+	    workq_pending(w->smtp.wq) == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void
+worker_on_check(evutil_socket_t fd, short what, void *arg)
+{
+	worker_check_done(arg);
+}
+
+static void
+worker_on_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	log_event(0, "worker", "grace-expired", "slot=%u sessions=%u",
+	    w->env->slot, w->smtp.nsessions);
+	smtp_server_kill(&w->smtp);
+}
+
+/* Stop accepting; with graceful, let transactions finish for the
+ * grace period, then 421 everyone. */
+static void
+worker_stop(struct worker *w, unsigned grace)
+{
+	struct timeval tv = { grace, 0 }, every = { 1, 0 };
+
+	if (w->stopping)
+		return;
+	w->stopping = true;
+	for (size_t i = 0; i < CONF_LISTEN_MAX; i++) {
+		if (w->ev_listen[i] == NULL)
+			continue;
+		event_free(w->ev_listen[i]);
+		w->ev_listen[i] = NULL;
+		close(w->env->listen_fds[i]);
+	}
+	smtp_server_stop(&w->smtp);
+	evtimer_add(w->ev_grace, &tv);
+	event_add(w->ev_check, &every);
+	worker_check_done(w);
+}
+
+static void
+worker_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (sig == SIGUSR2) {
+		log_event(0, "worker", "retiring", "slot=%u", w->env->slot);
+		worker_stop(w, WORKER_RETIRE_MAX);
+	} else if (sig == SIGTERM || sig == SIGINT) {
+		log_event(0, "worker", "stopping", "slot=%u", w->env->slot);
+		if (w->stopping) {	/* a second request: shorten the grace */
+			smtp_server_kill(&w->smtp);
+			return;
+		}
+		worker_stop(w, w->env->conf->shutdown_grace);
+	}
+	/* SIGHUP goes to the parent; workers ignore it */
+}
+
+static void
+worker_setup(struct worker *w)
+{
+	const struct conf *conf = w->env->conf;
+
+	w->base = event_base_new();
+	if (w->base == NULL)
+		fatalx("event_base_new failed");
+	for (size_t i = 0; i < conf->nlisten; i++) {
+		if (w->env->listen_fds[i] == -1)
+			continue;
+		w->ev_listen[i] = event_new(w->base, w->env->listen_fds[i],
+		    EV_READ | EV_PERSIST, worker_on_accept, w);
+		event_add(w->ev_listen[i], NULL);
+	}
+	w->ev_resume_accept = evtimer_new(w->base, worker_on_resume_accept, w);
+	w->ev_grace = evtimer_new(w->base, worker_on_grace, w);
+	w->ev_check = event_new(w->base, -1, EV_PERSIST, worker_on_check, w);
+	w->ev_term = evsignal_new(w->base, SIGTERM, worker_on_signal, w);
+	w->ev_int = evsignal_new(w->base, SIGINT, worker_on_signal, w);
+	w->ev_retire = evsignal_new(w->base, SIGUSR2, worker_on_signal, w);
+	w->ev_hup = evsignal_new(w->base, SIGHUP, worker_on_signal, w);
+	event_add(w->ev_term, NULL);
+	event_add(w->ev_int, NULL);
+	event_add(w->ev_retire, NULL);
+	event_add(w->ev_hup, NULL);
+	w->parent = msgq_new(w->base, w->env->parent_fd, worker_on_parent_msg,
+	    worker_on_parent_closed, w);
+	w->auth = msgq_new(w->base, w->env->auth_fd, worker_on_auth_msg,
+	    worker_on_auth_closed, w);
+	w->smtp.conf = conf;
+	w->smtp.base = w->base;
+	w->smtp.ssl_ctx = w->env->ssl_ctx;
+	w->smtp.wq = workq_new(w->base, WORKER_FSYNC_THREADS);
+	w->smtp.resolve = worker_resolve;
+	w->smtp.resolve_ctx = w;
+	w->smtp.session_ended = worker_session_ended;
+	w->smtp.ended_ctx = w;
+}
+
+void
+serve_worker_main(struct worker_env *env)
+{
+	struct worker w;
+
+	memset(&w, 0, sizeof(w));
+	w.env = env;
+	proc_drop_privileges(env->conf->user);
+	proc_child_init("worker");
+	worker_setup(&w);
+	log_event(0, "worker", "started", "slot=%u", env->slot);
+	event_base_dispatch(w.base);
+	workq_free(&w.smtp.wq);
+	log_event(0, "worker", "exited", "slot=%u", env->slot);
+	exit(0);
+}

@@ -1,0 +1,92 @@
+/* conf.h: the configuration, parsed once by the parent and by the CLI.
+ *
+ * File format (doc/CONFIG.md): one option per line, "name value...",
+ * '#' starts a comment, values may be "double quoted" (with \" and \\
+ * escapes).  Sizes accept K, M, G suffixes (powers of 1024); durations
+ * accept s, m, h, d suffixes (default seconds).  Errors are reported as
+ * "FILE:LINE:COL: message". */
+#ifndef FACTEUR_CONFIG_CONF_H
+#define FACTEUR_CONFIG_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/limits.h"
+
+enum conf_proto {
+	CONF_PROTO_SMTP,	/* port 25: mail from the world */
+	CONF_PROTO_SUBMISSION,	/* 587: STARTTLS, AUTH */
+	CONF_PROTO_SUBMISSIONS,	/* 465: implicit TLS, AUTH */
+	CONF_PROTO_IMAP,
+	CONF_PROTO_IMAPS,
+	CONF_PROTO_POP3,
+	CONF_PROTO_POP3S,
+};
+
+/* "listen PROTO ADDRESS:PORT" ; ADDRESS is IPv4, [IPv6] or '*' */
+struct conf_listen {
+	enum conf_proto	 proto;
+	char		 addr[64];	/* numeric, as written ("*" = any);
+					 * IPv6 without its brackets */
+	uint16_t	 port;		/* 1..65535 */
+};
+
+struct conf {
+	char		*path;		/* the file this came from */
+
+	/* general */
+	char		*hostname;	/* "hostname"; default: gethostname() */
+	char		*data_dir;	/* "data_dir"; default "/var/lib/facteur";
+					 * relative paths are relative to the
+					 * current directory at start */
+	char		*user;		/* "user": unprivileged user when started
+					 * as root; default "facteur" */
+	unsigned	 workers;	/* "workers"; 0 (default) = one per core;
+					 * 0..WORKERS_MAX */
+	bool		 log_syslog;	/* "log stderr|syslog"; default stderr */
+	bool		 log_debug;	/* "log_level info|debug"; default info */
+	char		*tls_cert;	/* "tls_cert"; default DATA_DIR/tls/cert.pem */
+	char		*tls_key;	/* "tls_key"; default DATA_DIR/tls/key.pem */
+	char		*postmaster;	/* "postmaster": address (an account or
+					 * alias) that receives mail for
+					 * postmaster; default
+					 * "postmaster@HOSTNAME" */
+	unsigned	 shutdown_grace; /* "shutdown_grace" duration; default 30s,
+					 * 0..3600 */
+	bool		 auth_plaintext_loopback; /* "auth_plaintext_loopback"
+					 * yes|no; default no: yes lets clients
+					 * on 127.0.0.0/8 and ::1 use AUTH
+					 * without TLS */
+
+	struct conf_listen listen[CONF_LISTEN_MAX];
+	size_t		 nlisten;
+
+	/* connection limits */
+	unsigned	 max_connections;	  /* "max_connections" */
+	unsigned	 max_connections_per_ip;  /* "max_connections_per_ip" */
+
+	/* SMTP limits (defaults and bounds in core/limits.h) */
+	size_t		 smtp_max_line;		/* "smtp_max_line" size */
+	size_t		 smtp_max_message_size;	/* "smtp_max_message_size" size */
+	size_t		 smtp_max_header_size;	/* "smtp_max_header_size" size */
+	unsigned	 smtp_max_rcpts;	/* "smtp_max_recipients" */
+	unsigned	 smtp_max_mails;	/* "smtp_max_messages_per_connection" */
+	unsigned	 smtp_max_bad_commands;	/* "smtp_max_bad_commands" */
+	unsigned	 smtp_timeout;		/* "smtp_timeout" duration */
+	unsigned	 smtp_data_timeout;	/* "smtp_data_timeout" duration */
+};
+
+/* Parse FILE.  On error returns NULL and sets *err_r to a malloc'ed
+ * message "FILE:LINE:COL: what" (several errors: one per line, no final
+ * newline; errors about the whole file are "FILE: what").  On success
+ * *err_r is NULL.  Defaults are applied after parsing. */
+struct conf	*conf_load(const char *path, char **err_r);
+/* Parse a config from memory (fuzzing, tests); name is used in errors. */
+struct conf	*conf_parse(const char *name, const char *text, size_t len,
+		    char **err_r);
+void		 conf_free(struct conf **confp);
+/* "smtp", "submission", ... as written in "listen"; "?" if out of range. */
+const char	*conf_proto_name(enum conf_proto proto);
+
+#endif

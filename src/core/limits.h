@@ -1,0 +1,73 @@
+/* limits.h: every input has a limit.  Tunable ones are also config
+ * options (src/config/conf.c) with these as defaults; the bounds here
+ * are what the config parser accepts.  doc/LIMITS.md lists them all. */
+#ifndef FACTEUR_CORE_LIMITS_H
+#define FACTEUR_CORE_LIMITS_H
+
+/* SMTP command line, CRLF included (RFC 5321 §4.5.3.1.4 asks >= 512). */
+#define SMTP_LINE_MAX_DEFAULT		4096
+#define SMTP_LINE_MAX_MIN		512
+#define SMTP_LINE_MAX_MAX		65536
+/* AUTH lines carry SASL payloads (RFC 4954 §4: 12288). */
+#define SMTP_AUTH_LINE_MAX		12288
+/* One line of message content; past it: 500 and close. */
+#define SMTP_DATA_LINE_MAX		65536
+/* Message size (SIZE extension); enforced while receiving. */
+#define SMTP_MESSAGE_MAX_DEFAULT	(35UL * 1024 * 1024)
+#define SMTP_MESSAGE_MAX_MIN		1024UL
+#define SMTP_MESSAGE_MAX_MAX		(1024UL * 1024 * 1024)
+/* Header block of a message. */
+#define SMTP_HEADER_MAX_DEFAULT		(100 * 1024)
+#define SMTP_HEADER_MAX_MIN		1024
+#define SMTP_HEADER_MAX_MAX		(16 * 1024 * 1024)
+#define SMTP_RCPTS_MAX_DEFAULT		1000
+#define SMTP_RCPTS_MAX_MIN		1
+#define SMTP_RCPTS_MAX_MAX		100000
+#define SMTP_MAILS_MAX_DEFAULT		100
+#define SMTP_MAILS_MAX_MIN		1
+#define SMTP_MAILS_MAX_MAX		100000
+#define SMTP_BAD_CMDS_MAX_DEFAULT	20
+#define SMTP_BAD_CMDS_MAX_MIN		1
+#define SMTP_BAD_CMDS_MAX_MAX		1000
+/* RFC 5321 §4.5.3.2.7: server timeout at least 5 minutes. */
+#define SMTP_TIMEOUT_DEFAULT		300
+#define SMTP_TIMEOUT_MIN		1
+#define SMTP_TIMEOUT_MAX		3600
+/* A whole DATA transfer may last this long (slow but alive peers). */
+#define SMTP_DATA_TIMEOUT_DEFAULT	600
+#define SMTP_DATA_TIMEOUT_MIN		1
+#define SMTP_DATA_TIMEOUT_MAX		86400
+/* Address length (RFC 5321 §4.5.3.1.3 path: 256). */
+#define SMTP_PATH_MAX			256
+#define SMTP_DOMAIN_MAX			255
+#define SMTP_LOCALPART_MAX		64
+/* ESMTP parameter values (ENVID, ORCPT: RFC 3461 allows 100 / 500). */
+#define SMTP_PARAM_MAX			512
+
+#define CONN_MAX_DEFAULT		1000
+#define CONN_MAX_MIN			1
+#define CONN_MAX_MAX			1000000
+#define CONN_PER_IP_MAX_DEFAULT		50
+#define CONN_PER_IP_MAX_MIN		1
+#define CONN_PER_IP_MAX_MAX		100000
+/* TLS handshake must finish in this many seconds. */
+#define TLS_HANDSHAKE_TIMEOUT		30
+/* Graceful stop: open transactions get this long before 421. */
+#define SHUTDOWN_GRACE_DEFAULT		30
+#define SHUTDOWN_GRACE_MIN		0
+#define SHUTDOWN_GRACE_MAX		3600
+/* "workers": 0 means one per core. */
+#define WORKERS_DEFAULT			0
+#define WORKERS_MIN			0
+#define WORKERS_MAX			256
+
+/* IPC message payload. */
+#define IMSG_PAYLOAD_MAX		(64 * 1024)
+/* Config file. */
+#define CONF_LINE_MAX			4096
+#define CONF_FILE_MAX			(1024 * 1024)
+#define CONF_LISTEN_MAX			32
+/* Errors reported for one file before giving up. */
+#define CONF_ERRORS_MAX			100
+
+#endif

@@ -1,0 +1,169 @@
+/* log.c: event lines to stderr or syslog. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+static const char	*log_role = "facteur";
+static bool		 log_syslog;
+static enum log_level	 log_level = LOG_LEVEL_INFO;
+
+void
+log_init(const char *role, bool use_syslog)
+{
+	log_role = role;
+	log_syslog = use_syslog;
+	if (use_syslog)
+		openlog("facteur", LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+log_set_role(const char *role)
+{
+	log_role = role;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+bool
+log_enabled(enum log_level level)
+{
+	return level <= log_level;
+}
+
+static void
+log_write(int prio, const char *line)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+
+	if (log_syslog) {
+		syslog(prio, "%s", line);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* one fprintf call: lines from several processes do not interleave */
+	fprintf(stderr, "%s.%03ldZ %s[%d]: %s\n", when, ts.tv_nsec / 1000000,
+	    log_role, (int)getpid(), line);
+}
+
+static void
+log_vevent(int prio, uint64_t id, const char *sub, const char *ev,
+    const char *fmt, va_list ap)
+{
+	char line[4096];
+	int n;
+
+	if (id != 0)
+		n = snprintf(line, sizeof(line), "%016llx %s %s",
+		    (unsigned long long)id, sub, ev);
+	else
+		n = snprintf(line, sizeof(line), "- %s %s", sub, ev);
+	if (n < 0)
+		return;
+	if (fmt != NULL && *fmt != '\0' && (size_t)n < sizeof(line) - 1) {
+		line[n++] = ' ';
+		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	}
+	/* never let a peer's bytes forge a second line */
+	for (char *c = line; *c != '\0'; c++)
+		if (*c == '\n' || *c == '\r' || (unsigned char)*c < 0x20)
+			*c = '?';
+	log_write(prio, line);
+}
+
+void
+log_event(uint64_t id, const char *sub, const char *ev, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vevent(LOG_INFO, id, sub, ev, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(uint64_t id, const char *sub, const char *ev, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_enabled(LOG_LEVEL_DEBUG))
+		return;
+	va_start(ap, fmt);
+	log_vevent(LOG_DEBUG, id, sub, ev, fmt, ap);
+	va_end(ap);
+}
+
+static void
+log_vmsg(int prio, const char *kind, int errnum, const char *fmt, va_list ap)
+{
+	char msg[2048], line[2304];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (errnum != 0)
+		snprintf(line, sizeof(line), "- %s <%s: %s>", kind, msg,
+		    strerror(errnum));
+	else
+		snprintf(line, sizeof(line), "- %s <%s>", kind, msg);
+	for (char *c = line; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = '?';
+	log_write(prio, line);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_WARNING, "warning", 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_WARNING, "warning", e, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_CRIT, "fatal", e, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_CRIT, "fatal", 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,96 @@
+/* conn.h: one network connection: buffered, capped, optionally TLS,
+ * driven by libevent.  Sessions (SMTP, later IMAP, POP3) sit on top
+ * through struct conn_ops.
+ *
+ * A conn is never freed inside a callback: conn_close() marks it and a
+ * deferred event reaps it on the next loop turn, calling ops->closed
+ * exactly once (Redis freeClientAsync, OpenSMTPD io_frame). */
+#ifndef FACTEUR_NET_CONN_H
+#define FACTEUR_NET_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "core/buf.h"
+
+struct conn;
+
+struct conn_ops {
+	/* new bytes in conn->in; consume what you use with buf_consume */
+	void	(*readable)(struct conn *, void *arg);
+	/* the TLS handshake finished (STARTTLS or implicit TLS) */
+	void	(*tls_done)(struct conn *, void *arg);
+	/* the idle timer fired; the session replies and closes */
+	void	(*timeout)(struct conn *, void *arg);
+	/* the conn is going away (reason for the log); the session frees
+	 * itself here and must not touch the conn afterwards */
+	void	(*closed)(struct conn *, void *arg, const char *reason);
+};
+
+enum conn_tls {
+	CONN_TLS_NONE,
+	CONN_TLS_PENDING,	/* handshake after the output drains */
+	CONN_TLS_HANDSHAKE,
+	CONN_TLS_ON,
+};
+
+struct conn {
+	int			 fd;
+	uint64_t		 id;		/* session id for logs */
+	struct sockaddr_storage	 peer;
+	char			 addr[64];	/* numeric peer address */
+	struct buf		 in;
+	struct buf		 out;
+	SSL			*ssl;
+	SSL_CTX			*ssl_ctx;
+	enum conn_tls		 tls;
+	char			 tls_info[128];	/* tls_describe() */
+
+	const struct conn_ops	*ops;
+	void			*arg;
+
+	struct event		*ev_read;
+	struct event		*ev_write;
+	struct event		*ev_timer;
+	struct event		*ev_reap;
+	unsigned		 timeout;	/* seconds; 0 = none */
+	bool			 read_paused;
+	bool			 want_read_on_write;	/* SSL_write said WANT_READ */
+	bool			 want_write_on_read;	/* SSL_read said WANT_WRITE */
+	bool			 eof;		/* peer closed its side */
+	bool			 closing;	/* close once out is drained */
+	bool			 dead;		/* reap scheduled */
+	const char		*reason;
+};
+
+/* Take ownership of an accepted, non-blocking socket. in_max caps the
+ * input buffer (the longest thing a session must hold). */
+struct conn	*conn_new(struct event_base *base, int fd,
+		    const struct sockaddr *sa, socklen_t salen, size_t in_max,
+		    const struct conn_ops *ops, void *arg);
+void	conn_write(struct conn *c, const void *p, size_t n);
+void	conn_printf(struct conn *c, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Re-arm the idle timer (seconds, 0 = off). */
+void	conn_set_timeout(struct conn *c, unsigned secs);
+/* Stop or resume reading (back-pressure while work is in flight). */
+void	conn_pause(struct conn *c);
+void	conn_resume(struct conn *c);
+/* Start TLS once the output buffer has drained; everything already
+ * buffered or received before the handshake is thrown away (command
+ * injection, CVE-2011-0411). */
+void	conn_starttls(struct conn *c, SSL_CTX *ctx);
+/* Close after flushing what is queued. */
+void	conn_close(struct conn *c, const char *reason);
+/* Close now, dropping queued output. */
+void	conn_abort(struct conn *c, const char *reason);
+
+/* A struct sockaddr as text, numeric. */
+void	conn_addr_str(const struct sockaddr *sa, char *buf, size_t size);
+
+#endif

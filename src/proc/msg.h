@@ -1,0 +1,66 @@
+/* msg.h: typed messages between facteur's processes, over socketpairs.
+ *
+ * Frame: struct msg_hdr then len payload bytes; at most one descriptor
+ * travels with a frame (SCM_RIGHTS).  A malformed frame from a child is
+ * fatal for that channel (OpenSMTPD m_get_*): the receiver closes it. */
+#ifndef FACTEUR_PROC_MSG_H
+#define FACTEUR_PROC_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "core/buf.h"
+
+enum msg_type {
+	MSG_NONE = 0,
+	/* parent -> auth: a new worker channel (fd attached) */
+	MSG_AUTH_WORKER_CHANNEL,
+	/* parent -> worker: the new channel to the auth process (fd) */
+	MSG_WORKER_AUTH_CHANNEL,
+	/* worker -> auth: where does mail for this address go?
+	 * payload: the address, not NUL-terminated */
+	MSG_AUTH_RESOLVE,
+	/* auth -> worker: struct msg_resolve_reply then the targets, each
+	 * NUL-terminated: nlocal maildir paths, each followed by its user
+	 * address, then nremote addresses */
+	MSG_AUTH_RESOLVE_REPLY,
+	MSG_TYPE_MAX,
+};
+
+struct msg_hdr {
+	uint32_t	type;
+	uint32_t	len;
+	uint64_t	id;	/* request id: replies carry the request's */
+};
+
+struct msg_resolve_reply {
+	uint32_t	result;		/* enum account_resolve_res */
+	uint32_t	nlocal;
+	uint32_t	nremote;
+	uint32_t	pad;
+};
+
+struct msgq;
+
+/* Called for each complete frame; fd is -1 when none came with it
+ * (the callee owns it otherwise). */
+typedef void (*msgq_fn)(struct msgq *q, void *arg, const struct msg_hdr *h,
+    const void *payload, int fd);
+/* Called once when the peer went away or sent garbage. */
+typedef void (*msgq_closed_fn)(struct msgq *q, void *arg);
+
+struct msgq	*msgq_new(struct event_base *base, int fd, msgq_fn fn,
+		    msgq_closed_fn closed, void *arg);
+void		 msgq_free(struct msgq **qp);
+/* Queue a frame (with fd >= 0 to pass a descriptor; it is closed here
+ * once sent). */
+void		 msgq_send(struct msgq *q, uint32_t type, uint64_t id,
+		    const void *payload, size_t len, int fd);
+int		 msgq_fd(struct msgq *q);
+/* The peer went away or misbehaved (closed() was called). */
+bool		 msgq_dead(struct msgq *q);
+
+#endif

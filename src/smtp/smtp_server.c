@@ -1,0 +1,673 @@
+/* smtp_server.c: SMTP sessions: greeting, command table, check/act
+ * handlers (OpenSMTPD's check/proceed), shutdown. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/account.h"
+#include "config/conf.h"
+#include "core/id.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "smtp/smtp_session.h"
+
+/* Command flags */
+#define CF_LAST		0x01	/* must end a pipelined group (RFC 2920) */
+
+/* State masks */
+#define ST(x)		(1u << SMTP_STATE_##x)
+#define ST_ANY		(ST(CONNECTED) | ST(READY) | ST(MAIL) | ST(RCPT))
+
+struct smtp_cmd {
+	enum smtp_verb	 verb;
+	unsigned	 states;	/* where the command is allowed */
+	unsigned	 flags;
+	void		(*fn)(struct smtp_session *, struct str args);
+	const char	*wrong_state;	/* reply outside those states */
+};
+
+static void	smtp_do_helo(struct smtp_session *, struct str);
+static void	smtp_do_ehlo(struct smtp_session *, struct str);
+static void	smtp_do_starttls(struct smtp_session *, struct str);
+static void	smtp_do_mail(struct smtp_session *, struct str);
+static void	smtp_do_rcpt(struct smtp_session *, struct str);
+static void	smtp_do_data(struct smtp_session *, struct str);
+static void	smtp_do_bdat(struct smtp_session *, struct str);
+static void	smtp_do_rset(struct smtp_session *, struct str);
+static void	smtp_do_noop(struct smtp_session *, struct str);
+static void	smtp_do_quit(struct smtp_session *, struct str);
+static void	smtp_do_help(struct smtp_session *, struct str);
+static void	smtp_do_vrfy(struct smtp_session *, struct str);
+static void	smtp_do_expn(struct smtp_session *, struct str);
+static void	smtp_do_auth(struct smtp_session *, struct str);
+
+static const struct smtp_cmd smtp_cmds[] = {
+	{ SMTP_VERB_HELO, ST_ANY, 0, smtp_do_helo, NULL },
+	{ SMTP_VERB_EHLO, ST_ANY, 0, smtp_do_ehlo, NULL },
+	{ SMTP_VERB_STARTTLS, ST(CONNECTED) | ST(READY), CF_LAST,
+	    smtp_do_starttls, "503 5.5.1 Error: STARTTLS not allowed inside a transaction" },
+	{ SMTP_VERB_MAIL, ST(READY), 0, smtp_do_mail, NULL },
+	{ SMTP_VERB_RCPT, ST(MAIL) | ST(RCPT), 0, smtp_do_rcpt,
+	    "503 5.5.1 Error: need MAIL command" },
+	{ SMTP_VERB_DATA, ST(RCPT), CF_LAST, smtp_do_data, NULL },
+	{ SMTP_VERB_BDAT, ST_ANY, 0, smtp_do_bdat, NULL },
+	{ SMTP_VERB_RSET, ST_ANY, 0, smtp_do_rset, NULL },
+	{ SMTP_VERB_NOOP, ST_ANY, 0, smtp_do_noop, NULL },
+	{ SMTP_VERB_QUIT, ST_ANY, CF_LAST, smtp_do_quit, NULL },
+	{ SMTP_VERB_HELP, ST_ANY, 0, smtp_do_help, NULL },
+	{ SMTP_VERB_VRFY, ST_ANY, 0, smtp_do_vrfy, NULL },
+	{ SMTP_VERB_EXPN, ST_ANY, 0, smtp_do_expn, NULL },
+	{ SMTP_VERB_AUTH, ST_ANY, 0, smtp_do_auth, NULL },
+};
+
+static const char *smtp_state_names[] = {
+	"connected", "ready", "mail", "rcpt", "data", "bdat", "quit",
+};
+
+static void	smtp_on_readable(struct conn *, void *);
+static void	smtp_on_tls(struct conn *, void *);
+static void	smtp_on_timeout(struct conn *, void *);
+static void	smtp_on_closed(struct conn *, void *, const char *);
+
+static const struct conn_ops smtp_conn_ops = {
+	smtp_on_readable, smtp_on_tls, smtp_on_timeout, smtp_on_closed,
+};
+
+void
+smtp_enter_state(struct smtp_session *s, enum smtp_state st)
+{
+	log_debug(s->id, "smtp", "state", "from=%s to=%s",
+	    smtp_state_names[s->state], smtp_state_names[st]);
+	s->state = st;
+}
+
+void
+smtp_reply(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	char line[1024];
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 3)
+		n = sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	if (s->conn != NULL)
+		conn_write(s->conn, line, (size_t)n);
+}
+
+static size_t
+smtp_in_max(const struct conf *conf)
+{
+	size_t m = conf->smtp_max_line;
+
+	if (m < SMTP_AUTH_LINE_MAX)
+		m = SMTP_AUTH_LINE_MAX;
+	return m < SMTP_DATA_LINE_MAX ? SMTP_DATA_LINE_MAX : m;
+}
+
+void
+smtp_session_start(struct smtp_server *srv, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct smtp_session *s = xcalloc(1, sizeof(*s));
+
+	s->srv = srv;
+	s->id = id_new();
+	s->refs = 1;
+	s->conn = conn_new(srv->base, fd, sa, salen, smtp_in_max(srv->conf),
+	    &smtp_conn_ops, s);
+	s->conn->id = s->id;
+	if ((s->next = srv->sessions) != NULL)
+		s->next->prevp = &s->next;
+	srv->sessions = s;
+	s->prevp = &srv->sessions;
+	srv->nsessions++;
+	log_event(s->id, "smtp", "connected", "addr=%s", s->conn->addr);
+	conn_set_timeout(s->conn, srv->conf->smtp_timeout);
+	smtp_reply(s, "220 %s ESMTP facteur", srv->conf->hostname);
+}
+
+void
+smtp_session_refuse(struct smtp_server *srv, int fd, const struct sockaddr *sa,
+    socklen_t salen, const char *why)
+{
+	char addr[64], line[512];
+	int n;
+
+	conn_addr_str(sa, addr, sizeof(addr));
+	log_event(0, "smtp", "refused", "addr=%s reason=<%s>", addr, why);
+	n = snprintf(line, sizeof(line), "421 4.7.0 %s Error: %s\r\n",
+	    srv->conf->hostname, why);
+	/* best effort, non-blocking: the peer may not read */
+	if (n > 0 && write(fd, line, (size_t)n) < 0) {
+		/* nothing to do: the connection is refused anyway */
+	}
+	close(fd);
+}
+
+static void
+smtp_session_free(struct smtp_session *s)
+{
+	struct smtp_server *srv = s->srv;
+
+	smtp_tx_reset(s);
+	if ((*s->prevp = s->next) != NULL)
+		s->next->prevp = s->prevp;
+	srv->nsessions--;
+	free(s);
+}
+
+void
+smtp_session_unref(struct smtp_session *s)
+{
+	if (--s->refs == 0)
+		smtp_session_free(s);
+}
+
+static void
+smtp_on_closed(struct conn *c, void *arg, const char *reason)
+{
+	struct smtp_session *s = arg;
+
+	log_event(s->id, "smtp", "disconnected", "addr=%s mails=%u reason=<%s>",
+	    c->addr, s->mails, reason);
+	if (s->srv->session_ended != NULL)
+		s->srv->session_ended(s->srv->ended_ctx, &c->peer);
+	s->conn = NULL;
+	s->conn_gone = true;
+	smtp_session_unref(s);
+}
+
+void
+smtp_close(struct smtp_session *s, const char *reason)
+{
+	smtp_enter_state(s, SMTP_STATE_QUIT);
+	if (s->conn != NULL)
+		conn_close(s->conn, reason);
+}
+
+static void
+smtp_on_timeout(struct conn *c, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->busy) {		/* our own work is slow, not the client */
+		conn_set_timeout(c, s->srv->conf->smtp_timeout);
+		return;
+	}
+	log_event(s->id, "smtp", "timeout", "addr=%s state=%s", c->addr,
+	    smtp_state_names[s->state]);
+	smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+	    s->srv->conf->hostname);
+	smtp_close(s, "timeout");
+}
+
+static void
+smtp_on_tls(struct conn *c, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	log_event(s->id, "smtp", "starttls", "%s", c->tls_info);
+	/* RFC 3207 §4.2: forget everything learnt before TLS */
+	smtp_tx_reset(s);
+	s->esmtp = false;
+	s->helo[0] = '\0';
+	smtp_enter_state(s, SMTP_STATE_CONNECTED);
+	conn_set_timeout(c, s->srv->conf->smtp_timeout);
+}
+
+/* Count a bad command; too many and the client is shown the door. */
+void
+smtp_bad(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	char line[512];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	smtp_reply(s, "%s", line);
+	if (++s->bad_cmds < s->srv->conf->smtp_max_bad_commands)
+		return;
+	log_event(s->id, "smtp", "too-many-errors", "addr=%s",
+	    s->conn->addr);
+	smtp_reply(s, "421 4.7.0 %s Error: too many errors",
+	    s->srv->conf->hostname);
+	smtp_close(s, "too many errors");
+}
+
+/* Between transactions, a stopping server says goodbye. */
+static bool
+smtp_stop_check(struct smtp_session *s)
+{
+	if (!s->srv->stopping || s->state > SMTP_STATE_READY ||
+	    s->state == SMTP_STATE_QUIT || s->busy)
+		return false;
+	smtp_reply(s, "421 4.3.2 %s Service shutting down, try again later",
+	    s->srv->conf->hostname);
+	smtp_close(s, "shutdown");
+	return true;
+}
+
+static void
+smtp_dispatch(struct smtp_session *s, struct str line)
+{
+	const struct smtp_cmd *cmd = NULL;
+	enum smtp_verb verb;
+	struct str args;
+
+	verb = smtp_parse_verb(line, &args);
+	for (size_t i = 0; i < sizeof(smtp_cmds) / sizeof(smtp_cmds[0]); i++)
+		if (smtp_cmds[i].verb == verb)
+			cmd = &smtp_cmds[i];
+	if (cmd == NULL) {
+		smtp_bad(s, "500 5.5.2 Error: command not recognized");
+		return;
+	}
+	if (!(cmd->states & (1u << s->state))) {
+		if (cmd->wrong_state != NULL)
+			smtp_bad(s, "%s", cmd->wrong_state);
+		else if (s->state == SMTP_STATE_CONNECTED)
+			smtp_bad(s, "503 5.5.1 Error: send HELO/EHLO first");
+		else if (verb == SMTP_VERB_MAIL)
+			smtp_bad(s, "503 5.5.1 Error: nested MAIL command");
+		else
+			smtp_bad(s, "503 5.5.1 Error: need RCPT command");
+		return;
+	}
+	cmd->fn(s, args);
+	/* RFC 2920: nothing may follow these in the same group; a client
+	 * that pipelines past STARTTLS loses those bytes (conn_starttls). */
+	(void)cmd->flags;
+}
+
+static bool
+smtp_can_process(struct smtp_session *s)
+{
+	struct conn *c = s->conn;
+
+	return c != NULL && !c->dead && !c->closing && !s->busy &&
+	    s->state != SMTP_STATE_QUIT && c->tls != CONN_TLS_PENDING &&
+	    c->tls != CONN_TLS_HANDSHAKE && c->in.len > 0;
+}
+
+/* Process whatever input is complete.  Called on new input and when
+ * an asynchronous step ends. */
+static void
+smtp_process(struct smtp_session *s)
+{
+	struct conn *c;
+	struct str line;
+	size_t skipped;
+	int n;
+
+	while (smtp_can_process(s)) {
+		c = s->conn;
+		if (s->state == SMTP_STATE_DATA) {
+			smtp_tx_data_input(s);
+			continue;
+		}
+		if (s->state == SMTP_STATE_BDAT) {
+			smtp_tx_bdat_input(s);
+			continue;
+		}
+		if (s->skipping) {
+			if (smtp_parse_skip_line(c->in.p, c->in.len,
+			    &skipped) > 0)
+				s->skipping = false;
+			buf_consume(&c->in, skipped);
+			continue;
+		}
+		n = smtp_parse_line(c->in.p, c->in.len,
+		    s->srv->conf->smtp_max_line, &line);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			s->skipping = true;
+			smtp_bad(s, "500 5.5.2 Error: line too long");
+			continue;
+		}
+		if (smtp_stop_check(s))
+			break;
+		smtp_dispatch(s, line);
+		/* STARTTLS may have emptied the buffer: consuming past its
+		 * end just leaves it empty */
+		buf_consume(&c->in, (size_t)n);
+	}
+}
+
+static void
+smtp_on_readable(struct conn *c, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	s->refs++;
+	smtp_process(s);
+	smtp_session_unref(s);
+}
+
+/* An asynchronous step (lookup, commit) ended: carry on with input. */
+void
+smtp_session_resume(struct smtp_session *s)
+{
+	s->busy = false;
+	if (s->conn == NULL)
+		return;
+	conn_resume(s->conn);
+	if (!smtp_stop_check(s))
+		smtp_process(s);
+}
+
+/* --- commands ---------------------------------------------------------- */
+
+static void
+smtp_do_helo_common(struct smtp_session *s, struct str args, bool esmtp)
+{
+	size_t n;
+
+	if (args.len == 0 || !smtp_parse_helo_ok(args)) {
+		smtp_bad(s, "501 5.5.4 Syntax: %s hostname",
+		    esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	n = args.len < sizeof(s->helo) - 1 ? args.len : sizeof(s->helo) - 1;
+	memcpy(s->helo, args.p, n);
+	s->helo[n] = '\0';
+	s->esmtp = esmtp;
+	smtp_tx_reset(s);	/* RFC 5321 §4.1.4: EHLO resets the state */
+	smtp_enter_state(s, SMTP_STATE_READY);
+}
+
+static void
+smtp_do_helo(struct smtp_session *s, struct str args)
+{
+	smtp_do_helo_common(s, args, false);
+	if (s->state == SMTP_STATE_READY)
+		smtp_reply(s, "250 %s", s->srv->conf->hostname);
+}
+
+static void
+smtp_do_ehlo(struct smtp_session *s, struct str args)
+{
+	const struct conf *conf = s->srv->conf;
+	struct conn *c = s->conn;
+
+	smtp_do_helo_common(s, args, true);
+	if (s->state != SMTP_STATE_READY)
+		return;
+	smtp_reply(s, "250-%s Hello %s [%s]", conf->hostname, s->helo, c->addr);
+	smtp_reply(s, "250-PIPELINING");
+	smtp_reply(s, "250-SIZE %zu", conf->smtp_max_message_size);
+	if (s->srv->ssl_ctx != NULL && c->tls == CONN_TLS_NONE)
+		smtp_reply(s, "250-STARTTLS");
+	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtp_reply(s, "250-8BITMIME");
+	smtp_reply(s, "250-SMTPUTF8");
+	smtp_reply(s, "250-CHUNKING");
+	smtp_reply(s, "250 DSN");
+}
+
+static void
+smtp_do_starttls(struct smtp_session *s, struct str args)
+{
+	if (args.len != 0) {
+		smtp_bad(s, "501 5.5.4 Syntax: STARTTLS");
+		return;
+	}
+	if (s->conn->tls != CONN_TLS_NONE) {
+		smtp_bad(s, "554 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (s->srv->ssl_ctx == NULL) {
+		smtp_bad(s, "454 4.7.0 TLS not available");
+		return;
+	}
+	smtp_reply(s, "220 2.0.0 Ready to start TLS");
+	conn_starttls(s->conn, s->srv->ssl_ctx);
+}
+
+static void
+smtp_do_mail(struct smtp_session *s, struct str args)
+{
+	const struct conf *conf = s->srv->conf;
+	struct smtp_parse_err err;
+	struct smtp_tx *tx = &s->tx;
+
+	if (s->mails >= conf->smtp_max_mails) {
+		smtp_reply(s, "421 4.7.0 %s Error: too many messages in "
+		    "one connection", conf->hostname);
+		smtp_close(s, "too many messages");
+		return;
+	}
+	smtp_tx_reset(s);
+	if (smtp_parse_mail(args, &tx->mail, &err) == -1) {
+		smtp_bad(s, "%d %s %s", err.code, err.ecode, err.text);
+		return;
+	}
+	if (tx->mail.body == SMTP_BODY_BINARYMIME) {
+		smtp_bad(s, "555 5.5.4 Error: BINARYMIME is not supported");
+		return;
+	}
+	if (tx->mail.has_size && tx->mail.size > conf->smtp_max_message_size) {
+		smtp_reply(s, "552 5.3.4 Error: message size exceeds fixed "
+		    "limit");
+		return;
+	}
+	tx->qid = id_new();
+	smtp_enter_state(s, SMTP_STATE_MAIL);
+	smtp_reply(s, "250 2.1.0 Ok");
+}
+
+struct smtp_rcpt_lookup {
+	struct smtp_session	*s;
+	char			 addr[SMTP_PATH_MAX + 1];
+};
+
+static void
+smtp_rcpt_accept(struct smtp_session *s, const char *addr,
+    const struct smtp_resolved *r)
+{
+	struct smtp_tx *tx = &s->tx;
+
+	for (size_t i = 0; i < r->nlocal; i++)
+		if (smtp_tx_add_target(s, r->maildir[i], r->user[i]) == -1) {
+			smtp_reply(s, "452 4.5.3 Error: too many recipients");
+			return;
+		}
+	tx->rcpts = xrealloc(tx->rcpts, (tx->nrcpts + 1) * sizeof(char *));
+	tx->rcpts[tx->nrcpts++] = xstrdup(addr);
+	smtp_enter_state(s, SMTP_STATE_RCPT);
+	smtp_reply(s, "250 2.1.5 Ok");
+}
+
+static void
+smtp_rcpt_done(void *arg, const struct smtp_resolved *r)
+{
+	struct smtp_rcpt_lookup *l = arg;
+	struct smtp_session *s = l->s;
+
+	if (s->conn_gone || (s->state != SMTP_STATE_MAIL &&
+	    s->state != SMTP_STATE_RCPT))
+		goto done;
+	switch (r->result) {
+	case ACCOUNT_FOUND:
+		if (r->nremote > 0 && r->nlocal == 0) {
+			/* forwarding elsewhere needs the outbound queue */
+			log_event(s->tx.qid, "smtp", "rcpt-deferred",
+			    "to=<%s> reason=<remote forward>", l->addr);
+			smtp_reply(s, "451 4.3.0 <%s>: forwarding is not "
+			    "available", l->addr);
+			break;
+		}
+		smtp_rcpt_accept(s, l->addr, r);
+		break;
+	case ACCOUNT_NO_USER:
+		log_event(s->tx.qid, "smtp", "rcpt-rejected",
+		    "to=<%s> reason=<unknown user>", l->addr);
+		smtp_bad(s, "550 5.1.1 <%s>: Recipient address rejected: "
+		    "User unknown", l->addr);
+		break;
+	case ACCOUNT_NOT_LOCAL:
+		log_event(s->tx.qid, "smtp", "rcpt-rejected",
+		    "to=<%s> reason=<relay denied>", l->addr);
+		smtp_bad(s, "554 5.7.1 <%s>: Relay access denied", l->addr);
+		break;
+	default:
+		smtp_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
+		    l->addr);
+		break;
+	}
+done:
+	free(l);
+	smtp_session_resume(s);
+	smtp_session_unref(s);
+}
+
+static void
+smtp_do_rcpt(struct smtp_session *s, struct str args)
+{
+	struct smtp_rcpt_args rcpt;
+	struct smtp_parse_err err;
+	struct smtp_rcpt_lookup *l;
+
+	if (smtp_parse_rcpt(args, s->tx.mail.smtputf8, &rcpt, &err) == -1) {
+		smtp_bad(s, "%d %s %s", err.code, err.ecode, err.text);
+		return;
+	}
+	if (s->tx.nrcpts >= s->srv->conf->smtp_max_rcpts) {
+		smtp_reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->s = s;
+	memcpy(l->addr, rcpt.path.addr, sizeof(l->addr));
+	s->busy = true;
+	s->refs++;
+	conn_pause(s->conn);
+	s->srv->resolve(s->srv->resolve_ctx, l->addr, smtp_rcpt_done, l);
+}
+
+static void
+smtp_do_data(struct smtp_session *s, struct str args)
+{
+	if (args.len != 0) {
+		smtp_bad(s, "501 5.5.4 Syntax: DATA");
+		return;
+	}
+	if (s->tx.bdat) {
+		smtp_bad(s, "503 5.5.1 Error: DATA after BDAT");
+		return;
+	}
+	if (smtp_tx_begin(s) == -1) {
+		smtp_reply(s, "451 4.3.0 Error: cannot store the message now");
+		return;
+	}
+	smtp_enter_state(s, SMTP_STATE_DATA);
+	s->data_started = time(NULL);
+	conn_set_timeout(s->conn, s->srv->conf->smtp_timeout);
+	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static void
+smtp_do_bdat(struct smtp_session *s, struct str args)
+{
+	smtp_tx_bdat(s, args);
+}
+
+static void
+smtp_do_rset(struct smtp_session *s, struct str args)
+{
+	smtp_tx_reset(s);
+	if (s->state != SMTP_STATE_CONNECTED)
+		smtp_enter_state(s, SMTP_STATE_READY);
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+smtp_do_noop(struct smtp_session *s, struct str args)
+{
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+smtp_do_quit(struct smtp_session *s, struct str args)
+{
+	smtp_reply(s, "221 2.0.0 Bye");
+	smtp_close(s, "quit");
+}
+
+static void
+smtp_do_help(struct smtp_session *s, struct str args)
+{
+	smtp_reply(s, "214-2.0.0 Commands: HELO EHLO STARTTLS MAIL RCPT DATA "
+	    "BDAT RSET NOOP QUIT HELP VRFY");
+	smtp_reply(s, "214 2.0.0 facteur: see RFC 5321");
+}
+
+static void
+smtp_do_vrfy(struct smtp_session *s, struct str args)
+{
+	if (args.len == 0) {
+		smtp_bad(s, "501 5.5.4 Syntax: VRFY address");
+		return;
+	}
+	smtp_reply(s, "252 2.5.0 Cannot VRFY user, but will accept message "
+	    "and attempt delivery");
+}
+
+static void
+smtp_do_expn(struct smtp_session *s, struct str args)
+{
+	smtp_reply(s, "502 5.5.1 Error: EXPN not implemented");
+}
+
+static void
+smtp_do_auth(struct smtp_session *s, struct str args)
+{
+	smtp_bad(s, "503 5.5.1 Error: authentication not enabled");
+}
+
+/* --- shutdown ---------------------------------------------------------- */
+
+void
+smtp_server_stop(struct smtp_server *srv)
+{
+	struct smtp_session *s, *next;
+
+	srv->stopping = true;
+	for (s = srv->sessions; s != NULL; s = next) {
+		next = s->next;
+		if (s->conn != NULL)
+			smtp_stop_check(s);
+	}
+}
+
+void
+smtp_server_kill(struct smtp_server *srv)
+{
+	struct smtp_session *s;
+
+	for (s = srv->sessions; s != NULL; s = s->next) {
+		if (s->conn == NULL || s->state == SMTP_STATE_QUIT || s->busy)
+			continue;
+		log_event(s->id, "smtp", "shutdown-abort", "state=%s",
+		    smtp_state_names[s->state]);
+		smtp_reply(s, "421 4.3.2 %s Service shutting down",
+		    srv->conf->hostname);
+		smtp_close(s, "shutdown");
+	}
+}
+
+bool
+smtp_server_idle(struct smtp_server *srv)
+{
+	return srv->nsessions == 0;
+}

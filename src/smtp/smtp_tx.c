@@ -1,0 +1,386 @@
+/* smtp_tx.c: one message: trace headers, DATA and BDAT content into a
+ * Maildir tmp file, and the durable commit (in the thread pool) before
+ * the 250 reply. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "config/conf.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "net/workq.h"
+#include "smtp/smtp_session.h"
+#include "store/maildir.h"
+
+struct smtp_commit {
+	struct smtp_session	*s;
+	struct maildir_tmp	 tmp;
+	const char		**dirs;
+	size_t			 ndirs;
+	int			 rc;
+	char			 err[512];
+	uint64_t		 qid;
+	uint64_t		 size;
+};
+
+void
+smtp_tx_reset(struct smtp_session *s)
+{
+	struct smtp_tx *tx = &s->tx;
+
+	if (tx->tmp_open)
+		maildir_tmp_abort(&tx->tmp);
+	for (size_t i = 0; i < tx->nrcpts; i++)
+		free(tx->rcpts[i]);
+	free(tx->rcpts);
+	for (size_t i = 0; i < tx->ntargets; i++) {
+		free(tx->targets[i].maildir);
+		free(tx->targets[i].user);
+	}
+	free(tx->targets);
+	memset(tx, 0, sizeof(*tx));
+}
+
+int
+smtp_tx_add_target(struct smtp_session *s, const char *maildir,
+    const char *user)
+{
+	struct smtp_tx *tx = &s->tx;
+
+	for (size_t i = 0; i < tx->ntargets; i++)
+		if (strcmp(tx->targets[i].maildir, maildir) == 0)
+			return 0;	/* one copy per mailbox */
+	if (tx->ntargets >= s->srv->conf->smtp_max_rcpts)
+		return -1;
+	tx->targets = xrealloc(tx->targets,
+	    (tx->ntargets + 1) * sizeof(*tx->targets));
+	tx->targets[tx->ntargets].maildir = xstrdup(maildir);
+	tx->targets[tx->ntargets].user = xstrdup(user);
+	tx->ntargets++;
+	return 0;
+}
+
+static const char *
+smtp_tx_protocol(struct smtp_session *s)
+{
+	if (!s->esmtp)
+		return "SMTP";
+	return s->conn->tls == CONN_TLS_ON ? "ESMTPS" : "ESMTP";
+}
+
+/* Return-Path, Delivered-To (one mailbox only: several share one file)
+ * and Received (RFC 5321 §4.4). */
+static int
+smtp_tx_trace(struct smtp_session *s, struct buf *b)
+{
+	struct smtp_tx *tx = &s->tx;
+	struct conn *c = s->conn;
+	char date[64];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	buf_printf(b, "Return-Path: <%s>\r\n", tx->mail.path.addr);
+	if (tx->ntargets == 1)
+		buf_printf(b, "Delivered-To: %s\r\n", tx->targets[0].user);
+	buf_printf(b, "Received: from %s ([%s])\r\n\tby %s (facteur) with %s "
+	    "id %016llx", s->helo, c->addr, s->srv->conf->hostname,
+	    smtp_tx_protocol(s), (unsigned long long)tx->qid);
+	if (c->tls == CONN_TLS_ON)
+		buf_printf(b, "\r\n\t(%s)", c->tls_info);
+	if (tx->nrcpts == 1)
+		buf_printf(b, "\r\n\tfor <%s>", tx->rcpts[0]);
+	return buf_printf(b, "; %s\r\n", date);
+}
+
+int
+smtp_tx_begin(struct smtp_session *s)
+{
+	const struct conf *conf = s->srv->conf;
+	struct smtp_tx *tx = &s->tx;
+	const char *err;
+	struct buf b;
+	int rc;
+
+	if (maildir_tmp_open(tx->targets[0].maildir, &tx->tmp, &err) == -1 &&
+	    (maildir_create(tx->targets[0].maildir, (uid_t)-1, (gid_t)-1,
+	    &err) == -1 ||
+	    maildir_tmp_open(tx->targets[0].maildir, &tx->tmp, &err) == -1)) {
+		log_event(tx->qid, "smtp", "store-error", "reason=<%s>", err);
+		return -1;
+	}
+	tx->tmp_open = true;
+	smtp_data_init(&tx->data, conf->smtp_max_message_size,
+	    conf->smtp_max_header_size);
+	buf_init(&b, 16384);
+	smtp_tx_trace(s, &b);
+	rc = maildir_tmp_write(&tx->tmp, b.p, b.len, &err);
+	buf_free(&b);
+	if (rc == -1) {
+		log_event(tx->qid, "smtp", "store-error", "reason=<%s>", err);
+		maildir_tmp_abort(&tx->tmp);
+		tx->tmp_open = false;
+	}
+	return rc;
+}
+
+/* Sink for unstuffed content: into the tmp file. A failed write is
+ * remembered; reading goes on to the end marker so the client's next
+ * command is found, and the reply is then 451. */
+static int
+smtp_tx_out(void *arg, const char *p, size_t n)
+{
+	struct smtp_session *s = arg;
+	struct smtp_tx *tx = &s->tx;
+	const char *err;
+
+	if (tx->write_err != NULL || !tx->tmp_open)
+		return 0;
+	if (maildir_tmp_write(&tx->tmp, p, n, &err) == -1)
+		tx->write_err = err;
+	return 0;
+}
+
+static void
+smtp_commit_work(void *arg)
+{
+	struct smtp_commit *cm = arg;
+	char path[MAILDIR_PATH_MAX];
+	struct stat st;
+	const char *err;
+
+	/* a mailbox deleted by hand comes back (the account still exists) */
+	for (size_t i = 1; i < cm->ndirs; i++) {
+		snprintf(path, sizeof(path), "%s/new", cm->dirs[i]);
+		if (stat(path, &st) == -1)
+			(void)maildir_create(cm->dirs[i], (uid_t)-1, (gid_t)-1,
+			    &err);
+	}
+	cm->rc = maildir_tmp_commit(&cm->tmp, cm->dirs, cm->ndirs, &err);
+	if (cm->rc == -1)
+		snprintf(cm->err, sizeof(cm->err), "%s", err);
+}
+
+static void
+smtp_commit_done(void *arg)
+{
+	struct smtp_commit *cm = arg;
+	struct smtp_session *s = cm->s;
+	struct smtp_tx *tx = &s->tx;
+
+	if (cm->rc == 0) {
+		for (size_t i = 0; i < tx->ntargets; i++)
+			log_event(cm->qid, "smtp", "delivered",
+			    "to=<%s> size=%llu", tx->targets[i].user,
+			    (unsigned long long)cm->size);
+		smtp_reply(s, "250 2.0.0 Ok: queued as %016llx",
+		    (unsigned long long)cm->qid);
+	} else {
+		log_event(cm->qid, "smtp", "store-error", "reason=<%s>",
+		    cm->err);
+		smtp_reply(s, "451 4.3.0 Error: local delivery failed, try "
+		    "again later");
+	}
+	free(cm->dirs);
+	free(cm);
+	smtp_tx_reset(s);
+	if (s->state != SMTP_STATE_QUIT)
+		smtp_enter_state(s, SMTP_STATE_READY);
+	smtp_session_resume(s);
+	smtp_session_unref(s);
+}
+
+/* Judge the finished content; on success hand the commit to a thread. */
+static void
+smtp_tx_finish(struct smtp_session *s)
+{
+	struct smtp_tx *tx = &s->tx;
+	struct smtp_commit *cm;
+	unsigned e = tx->data.errors;
+
+	s->mails++;
+	smtp_enter_state(s, SMTP_STATE_READY);
+	conn_set_timeout(s->conn, s->srv->conf->smtp_timeout);
+	if (e != 0 || tx->write_err != NULL || !tx->tmp_open) {
+		const char *why;
+
+		if (e & (SMTP_DATA_ERR_BARE_LF | SMTP_DATA_ERR_BARE_CR)) {
+			why = "bare CR or LF";
+			smtp_reply(s, "554 5.6.0 Error: bare CR or LF in message "
+			    "refused (RFC 5321 section 2.3.8)");
+		} else if (e & SMTP_DATA_ERR_TOO_BIG) {
+			why = "too big";
+			smtp_reply(s, "552 5.3.4 Error: message size exceeds "
+			    "fixed limit");
+		} else if (e & SMTP_DATA_ERR_HEADER) {
+			why = "header too big";
+			smtp_reply(s, "552 5.3.4 Error: message header size "
+			    "exceeds limit");
+		} else {
+			why = tx->write_err != NULL ? tx->write_err :
+			    "store unavailable";
+			smtp_reply(s, "451 4.3.0 Error: local delivery failed, "
+			    "try again later");
+		}
+		log_event(tx->qid, "smtp", "rejected", "from=<%s> size=%llu "
+		    "reason=<%s>", tx->mail.path.addr,
+		    (unsigned long long)tx->data.size, why);
+		smtp_tx_reset(s);
+		return;
+	}
+	log_event(tx->qid, "smtp", "queued", "session=%016llx from=<%s> "
+	    "rcpts=%zu size=%llu body=%s%s%s", (unsigned long long)s->id,
+	    tx->mail.path.addr, tx->nrcpts, (unsigned long long)tx->data.size,
+	    tx->data.eightbit ? "8bit" : "7bit",
+	    tx->mail.envid[0] ? " envid=" : "", tx->mail.envid);
+	cm = xcalloc(1, sizeof(*cm));
+	cm->s = s;
+	cm->tmp = tx->tmp;
+	tx->tmp_open = false;	/* the commit owns the file now */
+	cm->qid = tx->qid;
+	cm->size = tx->data.size;
+	cm->ndirs = tx->ntargets;
+	cm->dirs = xcalloc(tx->ntargets, sizeof(char *));
+	for (size_t i = 0; i < tx->ntargets; i++)
+		cm->dirs[i] = tx->targets[i].maildir;
+	s->busy = true;
+	s->refs++;
+	conn_pause(s->conn);
+	workq_push(s->srv->wq, smtp_commit_work, smtp_commit_done, cm);
+}
+
+void
+smtp_tx_data_input(struct smtp_session *s)
+{
+	struct conn *c = s->conn;
+	size_t used = 0;
+	int r;
+
+	r = smtp_data_feed(&s->tx.data, c->in.p, c->in.len, &used,
+	    smtp_tx_out, s);
+	buf_consume(&c->in, used);
+	if (r == SMTP_DATA_LINE_TOO_LONG) {
+		log_event(s->tx.qid, "smtp", "rejected", "reason=<line too long>");
+		smtp_reply(s, "500 5.5.2 Error: line too long in message");
+		smtp_tx_reset(s);
+		smtp_enter_state(s, SMTP_STATE_QUIT);
+		conn_close(c, "data line too long");
+		return;
+	}
+	if (r == SMTP_DATA_DONE)
+		smtp_tx_finish(s);
+}
+
+/* --- BDAT (RFC 3030) ---------------------------------------------------- */
+
+static int
+smtp_tx_parse_bdat(struct str args, uint64_t *size_r, bool *last_r)
+{
+	size_t i = 0;
+	uint64_t n = 0;
+
+	if (args.len == 0)
+		return -1;
+	for (; i < args.len && args.p[i] >= '0' && args.p[i] <= '9'; i++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(args.p[i] - '0');
+	}
+	if (i == 0)
+		return -1;
+	*size_r = n;
+	*last_r = false;
+	if (i == args.len)
+		return 0;
+	while (i < args.len && args.p[i] == ' ')
+		i++;
+	if (str_eq_ci(str_make(args.p + i, args.len - i), STR_LIT("LAST"))) {
+		*last_r = true;
+		return 0;
+	}
+	return -1;
+}
+
+void
+smtp_tx_bdat(struct smtp_session *s, struct str args)
+{
+	struct smtp_tx *tx = &s->tx;
+	uint64_t size;
+	bool last;
+
+	if (smtp_tx_parse_bdat(args, &size, &last) == -1) {
+		/* the chunk size is unknown: the stream is lost */
+		smtp_reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
+		smtp_close(s, "bad BDAT");
+		return;
+	}
+	tx->bdat_left = size;
+	tx->bdat_last = last;
+	tx->bdat_discard = false;
+	tx->bdat_reply = 0;
+	if (s->state != SMTP_STATE_RCPT) {
+		tx->bdat_discard = true;
+		tx->bdat_reply = 503;
+		tx->bdat_reply_text = s->state == SMTP_STATE_MAIL ?
+		    "503 5.5.1 Error: need RCPT command" :
+		    "503 5.5.1 Error: need MAIL command";
+	} else if (!tx->bdat) {
+		if (smtp_tx_begin(s) == -1) {
+			tx->bdat_discard = true;
+			tx->bdat_reply = 451;
+			tx->bdat_reply_text = "451 4.3.0 Error: cannot store "
+			    "the message now";
+		} else
+			tx->bdat = true;
+	}
+	s->tx.data_prev_state = s->state;
+	smtp_enter_state(s, SMTP_STATE_BDAT);
+	if (size == 0)
+		smtp_tx_bdat_input(s);
+}
+
+static void
+smtp_tx_bdat_chunk_end(struct smtp_session *s)
+{
+	struct smtp_tx *tx = &s->tx;
+
+	if (tx->bdat_discard) {
+		smtp_enter_state(s, tx->data_prev_state);
+		if (tx->bdat_reply == 451) {
+			smtp_tx_reset(s);
+			smtp_enter_state(s, SMTP_STATE_READY);
+		}
+		smtp_bad(s, "%s", tx->bdat_reply_text);
+		return;
+	}
+	if (!tx->bdat_last) {
+		smtp_enter_state(s, SMTP_STATE_RCPT);
+		smtp_reply(s, "250 2.0.0 Ok: %llu octets received",
+		    (unsigned long long)tx->data.size);
+		return;
+	}
+	smtp_data_finish_chunks(&tx->data, smtp_tx_out, s);
+	smtp_tx_finish(s);
+}
+
+void
+smtp_tx_bdat_input(struct smtp_session *s)
+{
+	struct smtp_tx *tx = &s->tx;
+	struct conn *c = s->conn;
+	size_t n = c->in.len;
+
+	if (n > tx->bdat_left)
+		n = (size_t)tx->bdat_left;
+	if (n > 0 && !tx->bdat_discard)
+		smtp_data_feed_chunk(&tx->data, c->in.p, n,
+		    tx->mail.body == SMTP_BODY_BINARYMIME, smtp_tx_out, s);
+	buf_consume(&c->in, n);
+	tx->bdat_left -= n;
+	if (tx->bdat_left == 0)
+		smtp_tx_bdat_chunk_end(s);
+}
