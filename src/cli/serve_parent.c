@@ -113,7 +113,7 @@ parent_tls(struct parent *p, const struct conf *conf)
 }
 
 static int
-parent_bind(const struct conf_listen *l)
+parent_bind(const struct conf_listen *l, bool probe)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -141,11 +141,18 @@ parent_bind(const struct conf_listen *l)
 	if (fd == -1)
 		fatal("socket");
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* one socket per worker: the kernel spreads connections */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
+	/* one socket per worker: the kernel spreads connections.  A probe
+	 * without SO_REUSEPORT first: another running server must make
+	 * this fail, not silently share the port with us. */
+	if (!probe &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
 		fatal("setsockopt(SO_REUSEPORT)");
 	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
 		fatal("bind(%s port %u)", l->addr, l->port);
+	if (probe) {
+		close(fd);
+		return -1;
+	}
 	if (listen(fd, 511) == -1)
 		fatal("listen(%s port %u)", l->addr, l->port);
 	return fd;
@@ -156,6 +163,9 @@ parent_bind_all(struct parent *p)
 {
 	const struct conf *conf = p->conf;
 
+	for (size_t i = 0; i < conf->nlisten; i++)
+		if (conf->listen[i].proto == CONF_PROTO_SMTP)
+			parent_bind(&conf->listen[i], true);
 	for (unsigned w = 0; w < p->nworkers; w++) {
 		for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
 			p->slots[w].listen_fds[i] = -1;
@@ -166,7 +176,8 @@ parent_bind_all(struct parent *p)
 					    conf_proto_name(conf->listen[i].proto));
 				continue;
 			}
-			p->slots[w].listen_fds[i] = parent_bind(&conf->listen[i]);
+			p->slots[w].listen_fds[i] = parent_bind(&conf->listen[i],
+			    false);
 		}
 	}
 	for (size_t i = 0; i < conf->nlisten; i++)
@@ -189,6 +200,19 @@ parent_child_close(struct parent *p, int keep1, int keep2)
 			close(msgq_fd(p->slots[w].chan));
 	if (p->auth_chan != NULL && msgq_fd(p->auth_chan) != keep1)
 		close(msgq_fd(p->auth_chan));
+}
+
+/* In a new child: let go of the parent's event base.  The epoll
+ * instance is shared across fork, so freeing the base as it is would
+ * delete the parent's registrations: event_reinit() gives the child its
+ * own backend first (libevent's rule for bases used after fork). */
+static void
+parent_child_drop_base(struct parent *p)
+{
+	if (event_reinit(p->base) == -1)
+		fatalx("event_reinit failed");
+	event_base_free(p->base);
+	p->base = NULL;
 }
 
 static void
@@ -235,8 +259,8 @@ parent_spawn_worker(struct parent *p, unsigned slot)
 		fatal("fork");
 	if (pid == 0) {
 		close(pc[0]);
+		parent_child_drop_base(p);
 		parent_child_close(p, -1, -1);
-		event_base_free(p->base);	/* the child makes its own */
 		memset(&env, 0, sizeof(env));
 		env.conf = p->conf;
 		env.slot = slot;
@@ -269,8 +293,8 @@ parent_spawn_auth(struct parent *p)
 		fatal("fork");
 	if (pid == 0) {
 		close(pc[0]);
+		parent_child_drop_base(p);
 		parent_child_close(p, -1, -1);
-		event_base_free(p->base);
 		for (unsigned w = 0; w < p->nworkers; w++)
 			for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
 				if (p->slots[w].listen_fds[i] != -1)

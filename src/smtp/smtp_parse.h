@@ -168,8 +168,8 @@ struct smtp_data {
 	/* state */
 	int		state;		/* private */
 	size_t		line_len;	/* bytes in the current line */
-	uint64_t	size;		/* message bytes after unstuffing (all of
-					 * them, even past max_size) */
+	uint64_t	size;		/* message bytes after unstuffing
+					 * (all, even past max_size) */
 	size_t		header_len;	/* bytes of the header block so far,
 					 * its ending empty line included */
 	bool		in_header;	/* still before the first empty line */
