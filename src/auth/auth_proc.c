@@ -1,5 +1,6 @@
 /* auth_proc.c: the auth process. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -15,10 +16,14 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "net/workq.h"
 #include "proc/msg.h"
 #include "proc/proc.h"
 
 #define AUTH_WORKERS_MAX	(WORKERS_MAX * 2)
+/* yescrypt costs ~30 ms of CPU: a few threads, never the loop */
+#define AUTH_HASH_THREADS	4
+#define AUTH_CHECKS_MAX		256	/* queued checks; past it: temp fail */
 
 struct auth_proc {
 	const struct conf	*conf;
@@ -26,8 +31,47 @@ struct auth_proc {
 	struct account_db	*db;
 	struct msgq		*parent;
 	struct msgq		*workers[AUTH_WORKERS_MAX];
+	unsigned		 gen[AUTH_WORKERS_MAX];	/* bumped on reuse */
 	struct event		*ev_sweep;
+	struct workq		*wq;
+	char			 db_path[PATH_MAX];
 };
+
+/* A password check on its way through the thread pool. */
+struct auth_check {
+	struct auth_proc	*a;
+	size_t			 slot;
+	unsigned		 gen;
+	uint64_t		 id;
+	char			 login[ACCOUNT_ADDR_MAX + 1];
+	char			 password[ACCOUNT_PASSWORD_MAX + 1];
+	char			 user[ACCOUNT_ADDR_MAX + 1];
+	uint32_t		 result;
+};
+
+/* Each pool thread keeps its own handle (a handle is not thread-safe);
+ * they are listed to be closed when the pool stops. */
+static __thread struct account_db *auth_thread_db;
+static pthread_mutex_t	 auth_dbs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct account_db *auth_dbs[AUTH_HASH_THREADS];
+static size_t		 auth_ndbs;
+
+static struct account_db *
+auth_thread_handle(const char *path)
+{
+	const char *err;
+
+	if (auth_thread_db != NULL)
+		return auth_thread_db;
+	if (account_db_open(path, false, &auth_thread_db, &err) == -1) {
+		log_warnx("auth: %s: %s", path, err);
+		return NULL;
+	}
+	pthread_mutex_lock(&auth_dbs_lock);
+	auth_dbs[auth_ndbs++] = auth_thread_db;
+	pthread_mutex_unlock(&auth_dbs_lock);
+	return auth_thread_db;
+}
 
 /* Build the reply: header, then maildir/user pairs, then remotes. */
 static void
@@ -78,6 +122,83 @@ auth_proc_resolve(struct auth_proc *a, struct msgq *q, uint64_t id,
 }
 
 static void
+auth_check_work(void *arg)
+{
+	struct auth_check *c = arg;
+	struct account_db *db;
+	const char *err;
+	int r;
+
+	c->result = MSG_CHECK_TEMP;
+	if ((db = auth_thread_handle(c->a->db_path)) == NULL)
+		goto out;
+	r = account_user_check(db, c->login, c->password, &err);
+	if (r == 1 && account_address_normalize(c->login, c->user, &err) == 0)
+		c->result = MSG_CHECK_OK;
+	else if (r == 0)
+		c->result = MSG_CHECK_FAIL;
+out:
+	explicit_bzero(c->password, sizeof(c->password));
+}
+
+static void
+auth_check_done(void *arg)
+{
+	struct auth_check *c = arg;
+	struct auth_proc *a = c->a;
+	struct msgq *q = a->workers[c->slot];
+	struct msg_check_reply rr = { .result = c->result };
+	char reply[sizeof(rr) + ACCOUNT_ADDR_MAX + 1];
+	size_t len = sizeof(rr);
+
+	log_event(0, "auth", c->result == MSG_CHECK_OK ? "login-ok" :
+	    c->result == MSG_CHECK_FAIL ? "login-failed" : "login-error",
+	    "user=<%s>", c->login);
+	if (q != NULL && a->gen[c->slot] == c->gen && !msgq_dead(q)) {
+		memcpy(reply, &rr, sizeof(rr));
+		if (c->result == MSG_CHECK_OK) {
+			memcpy(reply + len, c->user, strlen(c->user) + 1);
+			len += strlen(c->user) + 1;
+		}
+		msgq_send(q, MSG_AUTH_CHECK_REPLY, c->id, reply, len, -1);
+	}
+	free(c);
+}
+
+/* payload: login NUL password */
+static void
+auth_proc_check(struct auth_proc *a, size_t slot, uint64_t id,
+    const char *payload, size_t len)
+{
+	struct msg_check_reply rr = { .result = MSG_CHECK_FAIL };
+	const char *nul = memchr(payload, '\0', len);
+	struct auth_check *c;
+	size_t llen, plen;
+
+	if (nul == NULL || (llen = (size_t)(nul - payload)) == 0 ||
+	    llen > ACCOUNT_ADDR_MAX ||
+	    (plen = len - llen - 1) > ACCOUNT_PASSWORD_MAX) {
+		msgq_send(a->workers[slot], MSG_AUTH_CHECK_REPLY, id, &rr,
+		    sizeof(rr), -1);
+		return;
+	}
+	if (workq_pending(a->wq) >= AUTH_CHECKS_MAX) {
+		rr.result = MSG_CHECK_TEMP;
+		msgq_send(a->workers[slot], MSG_AUTH_CHECK_REPLY, id, &rr,
+		    sizeof(rr), -1);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->a = a;
+	c->slot = slot;
+	c->gen = a->gen[slot];
+	c->id = id;
+	memcpy(c->login, payload, llen);
+	memcpy(c->password, nul + 1, plen);
+	workq_push(a->wq, auth_check_work, auth_check_done, c);
+}
+
+static void
 auth_proc_on_worker_closed(struct msgq *q, void *arg)
 {
 	/* freed by the sweep, outside the queue's own callback */
@@ -89,14 +210,19 @@ auth_proc_on_worker_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
     const void *payload, int fd)
 {
 	struct auth_proc *a = arg;
+	size_t slot;
 
 	if (fd != -1)
 		close(fd);
-	if (h->type != MSG_AUTH_RESOLVE) {
+	for (slot = 0; slot < AUTH_WORKERS_MAX; slot++)
+		if (a->workers[slot] == q)
+			break;
+	if (h->type == MSG_AUTH_RESOLVE)
+		auth_proc_resolve(a, q, h->id, payload, h->len);
+	else if (h->type == MSG_AUTH_CHECK && slot < AUTH_WORKERS_MAX)
+		auth_proc_check(a, slot, h->id, payload, h->len);
+	else
 		log_warnx("auth: unexpected message %u from a worker", h->type);
-		return;
-	}
-	auth_proc_resolve(a, q, h->id, payload, h->len);
 }
 
 static void
@@ -122,6 +248,7 @@ auth_proc_on_parent_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
 			continue;
 		a->workers[i] = msgq_new(a->base, fd, auth_proc_on_worker_msg,
 		    auth_proc_on_worker_closed, a);
+		a->gen[i]++;
 		return;
 	}
 	log_warnx("auth: too many worker channels");
@@ -145,15 +272,15 @@ void
 auth_proc_main(const struct conf *conf, int parent_fd)
 {
 	struct auth_proc a;
-	char path[PATH_MAX];
-	const char *err;
+	const char *err, *path = a.db_path;
 	struct event *ev_term;
 
 	memset(&a, 0, sizeof(a));
 	a.conf = conf;
 	proc_drop_privileges(conf->user);
 	proc_child_init("auth");
-	snprintf(path, sizeof(path), "%s/accounts.db", conf->data_dir);
+	snprintf(a.db_path, sizeof(a.db_path), "%s/accounts.db",
+	    conf->data_dir);
 	if (account_db_open(path, false, &a.db, &err) == -1)
 		fatalx("auth: %s: %s", path, err);
 	if ((a.base = event_base_new()) == NULL)
@@ -161,12 +288,16 @@ auth_proc_main(const struct conf *conf, int parent_fd)
 	a.parent = msgq_new(a.base, parent_fd, auth_proc_on_parent_msg,
 	    auth_proc_on_parent_closed, &a);
 	a.ev_sweep = event_new(a.base, -1, 0, auth_proc_on_sweep, &a);
+	a.wq = workq_new(a.base, AUTH_HASH_THREADS);
 	ev_term = evsignal_new(a.base, SIGTERM, auth_proc_on_term, &a);
 	event_add(ev_term, NULL);
 	signal(SIGINT, SIG_IGN);	/* the parent stops us last */
 	signal(SIGHUP, SIG_IGN);
 	log_event(0, "auth", "started", "db=%s", path);
 	event_base_dispatch(a.base);
+	workq_free(&a.wq);
+	for (size_t i = 0; i < auth_ndbs; i++)
+		account_db_close(&auth_dbs[i]);
 	account_db_close(&a.db);
 	log_event(0, "auth", "exited", NULL);
 	exit(0);

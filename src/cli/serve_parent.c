@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "net/connlimit.h"
+#include "net/loop.h"
 #include "proc/msg.h"
 #include "proc/proc.h"
 #include "tls/tls.h"
@@ -525,6 +526,7 @@ serve_parent_main(struct conf *conf)
 	memset(&p, 0, sizeof(p));
 	p.conf = conf;
 	log_init("parent", conf->log_syslog);
+	loop_init();
 	if (conf->log_debug)
 		log_set_level(LOG_LEVEL_DEBUG);
 	signal(SIGPIPE, SIG_IGN);

@@ -16,27 +16,38 @@
 #include "auth/account.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "net/conn.h"
 #include "net/connlimit.h"
 #include "net/workq.h"
 #include "proc/msg.h"
 #include "proc/proc.h"
+#include "proc/service.h"
 #include "cli/serve.h"
 #include "smtp/smtp_server.h"
 
 #define WORKER_FSYNC_THREADS	8	/* doc/QUEUE.md: fsync rate peaks near 8 */
 #define WORKER_RETIRE_MAX	600	/* seconds a retiring worker may linger */
 
+/* A question to the auth process awaiting its answer. */
 struct worker_lookup {
 	struct worker_lookup	*next;
 	uint64_t		 id;
-	smtp_resolve_done_fn	 done;
+	smtp_resolve_done_fn	 done;		/* a recipient lookup */
+	service_check_done_fn	 check_done;	/* or a password check */
+	int			 fail_result;	/* when answered without auth */
 	void			*arg;
+};
+
+struct worker_listener {
+	struct worker		*w;
+	enum conf_proto		 proto;
+	struct event		*ev;
 };
 
 struct worker {
 	struct worker_env	*env;
 	struct event_base	*base;
-	struct event		*ev_listen[CONF_LISTEN_MAX];
+	struct worker_listener	 listeners[CONF_LISTEN_MAX];
 	struct event		*ev_resume_accept;
 	struct event		*ev_term, *ev_int, *ev_retire, *ev_hup;
 	struct event		*ev_grace, *ev_check;
@@ -46,6 +57,7 @@ struct worker {
 	struct worker_lookup	*lookups;
 	uint64_t		 next_lookup;
 	struct smtp_server	 smtp;
+	struct service_auth	 auth_svc;	/* password checks, for sessions */
 	bool			 stopping;
 };
 
@@ -58,7 +70,11 @@ worker_fail_lookup(struct worker_lookup *l)
 {
 	struct smtp_resolved r = { .result = ACCOUNT_ERROR };
 
-	l->done(l->arg, &r);
+	if (l->check_done != NULL)
+		l->check_done(l->arg, l->fail_result != 0 ? l->fail_result :
+		    MSG_CHECK_TEMP, NULL);
+	else
+		l->done(l->arg, &r);
 	free(l);
 }
 
@@ -110,6 +126,27 @@ worker_parse_resolved(const struct msg_hdr *h, const void *payload,
 }
 
 static void
+worker_check_reply(struct worker_lookup *l, const struct msg_hdr *h,
+    const void *payload)
+{
+	struct msg_check_reply rr;
+	const char *user = NULL;
+
+	if (h->type != MSG_AUTH_CHECK_REPLY || l->check_done == NULL ||
+	    h->len < sizeof(rr))
+		fatalx("worker: malformed check reply");
+	memcpy(&rr, payload, sizeof(rr));
+	if (rr.result == MSG_CHECK_OK) {
+		user = (const char *)payload + sizeof(rr);
+		if (h->len == sizeof(rr) ||
+		    memchr(user, '\0', h->len - sizeof(rr)) == NULL)
+			fatalx("worker: malformed check reply");
+	}
+	l->check_done(l->arg, (int)rr.result, user);
+	free(l);
+}
+
+static void
 worker_on_auth_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
     const void *payload, int fd)
 {
@@ -122,7 +159,7 @@ worker_on_auth_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
 
 	if (fd != -1)
 		close(fd);
-	if (h->type != MSG_AUTH_RESOLVE_REPLY)
+	if (h->type != MSG_AUTH_RESOLVE_REPLY && h->type != MSG_AUTH_CHECK_REPLY)
 		fatalx("worker: unexpected message %u from auth", h->type);
 	for (lp = &w->lookups; (l = *lp) != NULL; lp = &l->next)
 		if (l->id == h->id)
@@ -130,6 +167,10 @@ worker_on_auth_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
 	if (l == NULL)
 		return;		/* asked before a restart of auth */
 	*lp = l->next;
+	if (h->type == MSG_AUTH_CHECK_REPLY || l->check_done != NULL) {
+		worker_check_reply(l, h, payload);
+		return;
+	}
 	if (worker_parse_resolved(h, payload, &r, ptrs,
 	    sizeof(ptrs) / sizeof(ptrs[0])) == -1)
 		fatalx("worker: malformed resolve reply");
@@ -151,6 +192,24 @@ worker_on_failed_lookup(evutil_socket_t fd, short what, void *arg)
 	worker_fail_lookup(arg);
 }
 
+/* Register a question; false (answered as failed on the next loop
+ * turn, never from inside) when the auth process is unreachable. */
+static bool
+worker_ask(struct worker *w, struct worker_lookup *l)
+{
+	struct timeval now = { 0, 0 };
+
+	l->id = ++w->next_lookup;
+	if (w->auth == NULL) {
+		event_base_once(w->base, -1, EV_TIMEOUT, worker_on_failed_lookup,
+		    l, &now);
+		return false;
+	}
+	l->next = w->lookups;
+	w->lookups = l;
+	return true;
+}
+
 static void
 worker_resolve(void *ctx, const char *addr, smtp_resolve_done_fn done,
     void *arg)
@@ -158,21 +217,40 @@ worker_resolve(void *ctx, const char *addr, smtp_resolve_done_fn done,
 	struct worker *w = ctx;
 	struct worker_lookup *l = xcalloc(1, sizeof(*l));
 
-	l->id = ++w->next_lookup;
 	l->done = done;
 	l->arg = arg;
-	l->next = w->lookups;
-	w->lookups = l;
-	if (w->auth == NULL) {
-		/* answered on the next loop turn, never from inside */
+	if (worker_ask(w, l))
+		msgq_send(w->auth, MSG_AUTH_RESOLVE, l->id, addr, strlen(addr),
+		    -1);
+}
+
+static void
+worker_auth_check(void *ctx, const char *login, const char *password,
+    size_t password_len, service_check_done_fn done, void *arg)
+{
+	struct worker *w = ctx;
+	struct worker_lookup *l = xcalloc(1, sizeof(*l));
+	size_t llen = strlen(login);
+	char buf[ACCOUNT_ADDR_MAX + 1 + ACCOUNT_PASSWORD_MAX];
+
+	l->check_done = done;
+	l->arg = arg;
+	if (llen > ACCOUNT_ADDR_MAX || password_len > ACCOUNT_PASSWORD_MAX) {
 		struct timeval now = { 0, 0 };
 
-		w->lookups = l->next;
+		/* answered like a wrong password, on the next turn */
+		l->fail_result = MSG_CHECK_FAIL;
 		event_base_once(w->base, -1, EV_TIMEOUT, worker_on_failed_lookup,
 		    l, &now);
 		return;
 	}
-	msgq_send(w->auth, MSG_AUTH_RESOLVE, l->id, addr, strlen(addr), -1);
+	if (!worker_ask(w, l))
+		return;
+	memcpy(buf, login, llen + 1);
+	memcpy(buf + llen + 1, password, password_len);
+	msgq_send(w->auth, MSG_AUTH_CHECK, l->id, buf, llen + 1 + password_len,
+	    -1);
+	explicit_bzero(buf, sizeof(buf));
 }
 
 /* --- parent channel ------------------------------------------------------- */
@@ -217,8 +295,8 @@ worker_pause_accept(struct worker *w)
 	struct timeval tv = { 1, 0 };
 
 	for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
-		if (w->ev_listen[i] != NULL)
-			event_del(w->ev_listen[i]);
+		if (w->listeners[i].ev != NULL)
+			event_del(w->listeners[i].ev);
 	evtimer_add(w->ev_resume_accept, &tv);
 }
 
@@ -230,14 +308,56 @@ worker_on_resume_accept(evutil_socket_t fd, short what, void *arg)
 	if (w->stopping)
 		return;
 	for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
-		if (w->ev_listen[i] != NULL)
-			event_add(w->ev_listen[i], NULL);
+		if (w->listeners[i].ev != NULL)
+			event_add(w->listeners[i].ev, NULL);
+}
+
+/* Hand an accepted socket to the session type of its listener. */
+/* Over a limit: one line in the listener's protocol, then close.  On
+ * implicit-TLS ports nothing can be said in clear: just close. */
+static void
+worker_refuse(enum conf_proto proto, int fd, const struct sockaddr_storage *ss,
+    socklen_t len, const char *why, const struct conf *conf)
+{
+	char addr[64], line[512];
+	int n = 0;
+
+	conn_addr_str((const struct sockaddr *)ss, addr, sizeof(addr));
+	log_event(0, conf_proto_name(proto), "refused", "addr=%s reason=<%s>",
+	    addr, why);
+	if (proto == CONF_PROTO_SMTP || proto == CONF_PROTO_SUBMISSION)
+		n = snprintf(line, sizeof(line), "421 4.7.0 %s Error: %s\r\n",
+		    conf->hostname, why);
+	else if (proto == CONF_PROTO_POP3)
+		n = snprintf(line, sizeof(line), "-ERR [SYS/TEMP] %s\r\n", why);
+	else if (proto == CONF_PROTO_IMAP)
+		n = snprintf(line, sizeof(line), "* BYE %s\r\n", why);
+	/* best effort, non-blocking: the peer may not read */
+	if (n > 0 && write(fd, line, (size_t)n) < 0) {
+		/* refused anyway */
+	}
+	close(fd);
+}
+
+static void
+worker_start_session(struct worker *w, enum conf_proto proto, int fd,
+    const struct sockaddr *sa, socklen_t len)
+{
+	switch (proto) {
+	case CONF_PROTO_SMTP:
+		smtp_session_start(&w->smtp, fd, sa, len);
+		break;
+	default:
+		/* the parent binds only what workers serve */
+		fatalx("worker: no server for %s", conf_proto_name(proto));
+	}
 }
 
 static void
 worker_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
-	struct worker *w = arg;
+	struct worker_listener *wl = arg;
+	struct worker *w = wl->w;
 	const struct conf *conf = w->env->conf;
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -259,11 +379,11 @@ worker_on_accept(evutil_socket_t lfd, short what, void *arg)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (!connlimit_take(w->env->limits, &ss, conf->max_connections,
 		    conf->max_connections_per_ip, &why)) {
-			smtp_session_refuse(&w->smtp, fd,
-			    (struct sockaddr *)&ss, len, why);
+			worker_refuse(wl->proto, fd, &ss, len, why, conf);
 			continue;
 		}
-		smtp_session_start(&w->smtp, fd, (struct sockaddr *)&ss, len);
+		worker_start_session(w, wl->proto, fd, (struct sockaddr *)&ss,
+		    len);
 	}
 }
 
@@ -304,10 +424,10 @@ worker_stop(struct worker *w, unsigned grace)
 		return;
 	w->stopping = true;
 	for (size_t i = 0; i < CONF_LISTEN_MAX; i++) {
-		if (w->ev_listen[i] == NULL)
+		if (w->listeners[i].ev == NULL)
 			continue;
-		event_free(w->ev_listen[i]);
-		w->ev_listen[i] = NULL;
+		event_free(w->listeners[i].ev);
+		w->listeners[i].ev = NULL;
 		close(w->env->listen_fds[i]);
 	}
 	smtp_server_stop(&w->smtp);
@@ -346,9 +466,11 @@ worker_setup(struct worker *w)
 	for (size_t i = 0; i < conf->nlisten; i++) {
 		if (w->env->listen_fds[i] == -1)
 			continue;
-		w->ev_listen[i] = event_new(w->base, w->env->listen_fds[i],
-		    EV_READ | EV_PERSIST, worker_on_accept, w);
-		event_add(w->ev_listen[i], NULL);
+		w->listeners[i].w = w;
+		w->listeners[i].proto = conf->listen[i].proto;
+		w->listeners[i].ev = event_new(w->base, w->env->listen_fds[i],
+		    EV_READ | EV_PERSIST, worker_on_accept, &w->listeners[i]);
+		event_add(w->listeners[i].ev, NULL);
 	}
 	w->ev_resume_accept = evtimer_new(w->base, worker_on_resume_accept, w);
 	w->ev_grace = evtimer_new(w->base, worker_on_grace, w);
@@ -365,6 +487,8 @@ worker_setup(struct worker *w)
 	    worker_on_parent_closed, w);
 	w->auth = msgq_new(w->base, w->env->auth_fd, worker_on_auth_msg,
 	    worker_on_auth_closed, w);
+	w->auth_svc.check = worker_auth_check;
+	w->auth_svc.ctx = w;
 	w->smtp.conf = conf;
 	w->smtp.base = w->base;
 	w->smtp.ssl_ctx = w->env->ssl_ctx;

@@ -27,6 +27,12 @@ enum msg_type {
 	 * NUL-terminated: nlocal maildir paths, each followed by its user
 	 * address, then nremote addresses */
 	MSG_AUTH_RESOLVE_REPLY,
+	/* worker -> auth: check a password.  payload: the login, NUL, the
+	 * password (not NUL-terminated).  The password is wiped after use. */
+	MSG_AUTH_CHECK,
+	/* auth -> worker: struct msg_check_reply then the canonical user
+	 * address, NUL-terminated, when result is MSG_CHECK_OK */
+	MSG_AUTH_CHECK_REPLY,
 	MSG_TYPE_MAX,
 };
 
@@ -40,6 +46,15 @@ struct msg_resolve_reply {
 	uint32_t	result;		/* enum account_resolve_res */
 	uint32_t	nlocal;
 	uint32_t	nremote;
+	uint32_t	pad;
+};
+
+#define MSG_CHECK_OK	1	/* password right */
+#define MSG_CHECK_FAIL	2	/* wrong password or no such user */
+#define MSG_CHECK_TEMP	3	/* database trouble: try again later */
+
+struct msg_check_reply {
+	uint32_t	result;		/* MSG_CHECK_* */
 	uint32_t	pad;
 };
 

@@ -135,24 +135,6 @@ smtp_session_start(struct smtp_server *srv, int fd, const struct sockaddr *sa,
 	smtp_reply(s, "220 %s ESMTP facteur", srv->conf->hostname);
 }
 
-void
-smtp_session_refuse(struct smtp_server *srv, int fd, const struct sockaddr *sa,
-    socklen_t salen, const char *why)
-{
-	char addr[64], line[512];
-	int n;
-
-	conn_addr_str(sa, addr, sizeof(addr));
-	log_event(0, "smtp", "refused", "addr=%s reason=<%s>", addr, why);
-	n = snprintf(line, sizeof(line), "421 4.7.0 %s Error: %s\r\n",
-	    srv->conf->hostname, why);
-	/* best effort, non-blocking: the peer may not read */
-	if (n > 0 && write(fd, line, (size_t)n) < 0) {
-		/* nothing to do: the connection is refused anyway */
-	}
-	close(fd);
-}
-
 static void
 smtp_session_free(struct smtp_session *s)
 {

@@ -54,9 +54,6 @@ struct smtp_server {
 
 void	smtp_session_start(struct smtp_server *srv, int fd,
 	    const struct sockaddr *sa, socklen_t salen);
-/* Refuse a connection over a limit: one 421 line, then close. */
-void	smtp_session_refuse(struct smtp_server *srv, int fd,
-	    const struct sockaddr *sa, socklen_t salen, const char *why);
 /* Graceful stop: idle sessions get 421 now, the others after their
  * transaction ends.  smtp_server_idle() tells when all are gone. */
 void	smtp_server_stop(struct smtp_server *srv);

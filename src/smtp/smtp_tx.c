@@ -263,6 +263,12 @@ smtp_tx_data_input(struct smtp_session *s)
 	r = smtp_data_feed(&s->tx.data, c->in.p, c->in.len, &used,
 	    smtp_tx_out, s);
 	buf_consume(&c->in, used);
+	if (r == -1) {		/* the sink failed: cannot happen today */
+		smtp_reply(s, "451 4.3.0 Error: local delivery failed");
+		smtp_tx_reset(s);
+		smtp_close(s, "data sink failed");
+		return;
+	}
 	if (r == SMTP_DATA_LINE_TOO_LONG) {
 		log_event(s->tx.qid, "smtp", "rejected", "reason=<line too long>");
 		smtp_reply(s, "500 5.5.2 Error: line too long in message");
