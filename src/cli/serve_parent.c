@@ -51,6 +51,7 @@ struct parent {
 	unsigned		 nworkers;
 	struct parent_slot	 slots[WORKERS_MAX];
 	pid_t			 retired[PARENT_RETIRED_MAX];
+	struct msgq		*retired_chan[PARENT_RETIRED_MAX];
 	pid_t			 auth_pid;
 	struct msgq		*auth_chan;
 	bool			 stopping;
@@ -359,6 +360,7 @@ parent_child_exited(struct parent *p, pid_t pid, int status)
 	for (size_t i = 0; i < PARENT_RETIRED_MAX; i++)
 		if (p->retired[i] == pid) {
 			p->retired[i] = 0;
+			msgq_free(&p->retired_chan[i]);
 			log_event(0, "parent", "retired-exit", "pid=%d", (int)pid);
 			return;
 		}
@@ -453,16 +455,24 @@ parent_same_listeners(const struct conf *a, const struct conf *b)
 	return true;
 }
 
+/* An old worker finishes its sessions; its channel stays open until it
+ * exits (a closed channel means "the parent died" to a worker). */
 static void
-parent_retire(struct parent *p, pid_t pid)
+parent_retire(struct parent *p, unsigned slot)
 {
+	struct parent_slot *s = &p->slots[slot];
+
 	for (size_t i = 0; i < PARENT_RETIRED_MAX; i++)
 		if (p->retired[i] == 0) {
-			p->retired[i] = pid;
-			kill(pid, SIGUSR2);
+			p->retired[i] = s->pid;
+			p->retired_chan[i] = s->chan;
+			s->chan = NULL;
+			s->pid = 0;
+			kill(p->retired[i], SIGUSR2);
 			return;
 		}
-	kill(pid, SIGTERM);
+	kill(s->pid, SIGTERM);	/* too many generations: stop it now */
+	s->pid = 0;
 }
 
 static void
@@ -496,8 +506,7 @@ parent_reload(struct parent *p)
 	p->ssl_ctx = nctx;
 	for (unsigned w = 0; w < p->nworkers; w++) {
 		if (p->slots[w].pid != 0)
-			parent_retire(p, p->slots[w].pid);
-		p->slots[w].pid = 0;
+			parent_retire(p, w);
 		parent_spawn_worker(p, w);
 	}
 	conf_free(&old);
@@ -566,6 +575,8 @@ serve_parent_main(struct conf *conf)
 				close(p.slots[w].listen_fds[i]);
 	}
 	msgq_free(&p.auth_chan);
+	for (size_t i = 0; i < PARENT_RETIRED_MAX; i++)
+		msgq_free(&p.retired_chan[i]);
 	event_free(p.ev_respawn);
 	event_free(p.ev_kill);
 	event_base_free(p.base);

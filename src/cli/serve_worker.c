@@ -58,10 +58,12 @@ struct worker {
 	uint64_t		 next_lookup;
 	struct smtp_server	 smtp;
 	struct service_auth	 auth_svc;	/* password checks, for sessions */
-	bool			 stopping;
+	bool			 stopping;	/* not accepting any more */
+	bool			 retiring;	/* ... after a reload */
 };
 
 static void	worker_check_done(struct worker *);
+static void	worker_stop(struct worker *, unsigned, bool);
 
 /* --- recipient lookups ---------------------------------------------------- */
 
@@ -410,19 +412,16 @@ worker_on_grace(evutil_socket_t fd, short what, void *arg)
 
 	log_event(0, "worker", "grace-expired", "slot=%u sessions=%u",
 	    w->env->slot, w->smtp.nsessions);
+	if (w->retiring) {	/* lingered long enough: stop gracefully */
+		worker_stop(w, w->env->conf->shutdown_grace, false);
+		return;
+	}
 	smtp_server_kill(&w->smtp);
 }
 
-/* Stop accepting; with graceful, let transactions finish for the
- * grace period, then 421 everyone. */
 static void
-worker_stop(struct worker *w, unsigned grace)
+worker_close_listeners(struct worker *w)
 {
-	struct timeval tv = { grace, 0 }, every = { 1, 0 };
-
-	if (w->stopping)
-		return;
-	w->stopping = true;
 	for (size_t i = 0; i < CONF_LISTEN_MAX; i++) {
 		if (w->listeners[i].ev == NULL)
 			continue;
@@ -430,9 +429,28 @@ worker_stop(struct worker *w, unsigned grace)
 		w->listeners[i].ev = NULL;
 		close(w->env->listen_fds[i]);
 	}
-	smtp_server_stop(&w->smtp);
+}
+
+/* Stop accepting.  A graceful stop lets transactions finish for the
+ * grace period, then says 421 to everyone.  A retiring worker (after a
+ * reload) lets its sessions go on undisturbed until they end, for at
+ * most WORKER_RETIRE_MAX, then stops gracefully. */
+static void
+worker_stop(struct worker *w, unsigned grace, bool retire)
+{
+	struct timeval tv = { grace, 0 }, every = { 1, 0 };
+
+	if (w->stopping && !w->retiring)
+		return;
+	if (!w->stopping) {
+		worker_close_listeners(w);
+		event_add(w->ev_check, &every);
+	}
+	w->stopping = true;
+	w->retiring = retire;
+	if (!retire)
+		smtp_server_stop(&w->smtp);
 	evtimer_add(w->ev_grace, &tv);
-	event_add(w->ev_check, &every);
 	worker_check_done(w);
 }
 
@@ -443,14 +461,15 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
 
 	if (sig == SIGUSR2) {
 		log_event(0, "worker", "retiring", "slot=%u", w->env->slot);
-		worker_stop(w, WORKER_RETIRE_MAX);
+		worker_stop(w, WORKER_RETIRE_MAX, true);
 	} else if (sig == SIGTERM || sig == SIGINT) {
 		log_event(0, "worker", "stopping", "slot=%u", w->env->slot);
-		if (w->stopping) {	/* a second request: shorten the grace */
+		if (w->stopping && !w->retiring) {
+			/* a second request: shorten the grace */
 			smtp_server_kill(&w->smtp);
 			return;
 		}
-		worker_stop(w, w->env->conf->shutdown_grace);
+		worker_stop(w, w->env->conf->shutdown_grace, false);
 	}
 	/* SIGHUP goes to the parent; workers ignore it */
 }

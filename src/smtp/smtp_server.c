@@ -459,11 +459,14 @@ smtp_rcpt_accept(struct smtp_session *s, const char *addr,
 {
 	struct smtp_tx *tx = &s->tx;
 
+	/* all of an alias's mailboxes or none of them */
+	if (smtp_tx_new_targets(s, r->maildir, r->nlocal) >
+	    s->srv->conf->smtp_max_rcpts - tx->ntargets) {
+		smtp_reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
 	for (size_t i = 0; i < r->nlocal; i++)
-		if (smtp_tx_add_target(s, r->maildir[i], r->user[i]) == -1) {
-			smtp_reply(s, "452 4.5.3 Error: too many recipients");
-			return;
-		}
+		smtp_tx_add_target(s, r->maildir[i], r->user[i]);
 	tx->rcpts = xrealloc(tx->rcpts, (tx->nrcpts + 1) * sizeof(char *));
 	tx->rcpts[tx->nrcpts++] = xstrdup(addr);
 	smtp_enter_state(s, SMTP_STATE_RCPT);

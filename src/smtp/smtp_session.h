@@ -78,6 +78,8 @@ void	smtp_enter_state(struct smtp_session *s, enum smtp_state st);
 
 /* smtp_tx.c */
 void	smtp_tx_reset(struct smtp_session *s);
+size_t	smtp_tx_new_targets(struct smtp_session *s,
+	    const char *const *maildirs, size_t n);
 int	smtp_tx_add_target(struct smtp_session *s, const char *maildir,
 	    const char *user);
 /* DATA accepted: open the tmp file and write the trace headers. */

@@ -44,15 +44,40 @@ smtp_tx_reset(struct smtp_session *s)
 	memset(tx, 0, sizeof(*tx));
 }
 
+static bool
+smtp_tx_has_target(const struct smtp_tx *tx, const char *maildir)
+{
+	for (size_t i = 0; i < tx->ntargets; i++)
+		if (strcmp(tx->targets[i].maildir, maildir) == 0)
+			return true;
+	return false;
+}
+
+/* How many of these mailboxes the transaction does not have yet. */
+size_t
+smtp_tx_new_targets(struct smtp_session *s, const char *const *maildirs,
+    size_t n)
+{
+	size_t fresh = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool dup = smtp_tx_has_target(&s->tx, maildirs[i]);
+
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = strcmp(maildirs[i], maildirs[j]) == 0;
+		fresh += !dup;
+	}
+	return fresh;
+}
+
 int
 smtp_tx_add_target(struct smtp_session *s, const char *maildir,
     const char *user)
 {
 	struct smtp_tx *tx = &s->tx;
 
-	for (size_t i = 0; i < tx->ntargets; i++)
-		if (strcmp(tx->targets[i].maildir, maildir) == 0)
-			return 0;	/* one copy per mailbox */
+	if (smtp_tx_has_target(tx, maildir))
+		return 0;	/* one copy per mailbox */
 	if (tx->ntargets >= s->srv->conf->smtp_max_rcpts)
 		return -1;
 	tx->targets = xrealloc(tx->targets,
@@ -253,6 +278,22 @@ smtp_tx_finish(struct smtp_session *s)
 	workq_push(s->srv->wq, smtp_commit_work, smtp_commit_done, cm);
 }
 
+/* A live but slow transfer is bounded too (smtp_data_timeout); an idle
+ * one is caught by the idle timer. */
+static bool
+smtp_tx_too_slow(struct smtp_session *s)
+{
+	if (time(NULL) - s->data_started <=
+	    (time_t)s->srv->conf->smtp_data_timeout)
+		return false;
+	log_event(s->tx.qid, "smtp", "rejected", "reason=<data timeout>");
+	smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+	    s->srv->conf->hostname);
+	smtp_tx_reset(s);
+	smtp_close(s, "data timeout");
+	return true;
+}
+
 void
 smtp_tx_data_input(struct smtp_session *s)
 {
@@ -260,6 +301,8 @@ smtp_tx_data_input(struct smtp_session *s)
 	size_t used = 0;
 	int r;
 
+	if (smtp_tx_too_slow(s))
+		return;
 	r = smtp_data_feed(&s->tx.data, c->in.p, c->in.len, &used,
 	    smtp_tx_out, s);
 	buf_consume(&c->in, used);
@@ -340,8 +383,10 @@ smtp_tx_bdat(struct smtp_session *s, struct str args)
 			tx->bdat_reply = 451;
 			tx->bdat_reply_text = "451 4.3.0 Error: cannot store "
 			    "the message now";
-		} else
+		} else {
 			tx->bdat = true;
+			s->data_started = time(NULL);
+		}
 	}
 	s->tx.data_prev_state = s->state;
 	smtp_enter_state(s, SMTP_STATE_BDAT);
@@ -380,6 +425,8 @@ smtp_tx_bdat_input(struct smtp_session *s)
 	struct conn *c = s->conn;
 	size_t n = c->in.len;
 
+	if (tx->bdat && smtp_tx_too_slow(s))
+		return;
 	if (n > tx->bdat_left)
 		n = (size_t)tx->bdat_left;
 	if (n > 0 && !tx->bdat_discard)
