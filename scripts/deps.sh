@@ -6,9 +6,9 @@
 set -eu
 
 build="cmake ninja-build gcc pkg-config libevent-dev libssl-dev libsqlite3-dev
-libcrypt-dev openssl"
+libcrypt-dev libunbound-dev openssl"
 test="libcmocka-dev python3 python3-pytest swaks clang libclang-rt-14-dev
-sqlite3 postfix"
+sqlite3 postfix unbound fetchmail"
 bench="postfix"
 fuzz="clang libclang-rt-14-dev"
 

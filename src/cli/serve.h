@@ -17,8 +17,10 @@ struct worker_env {
 	int			 listen_fds[CONF_LISTEN_MAX]; /* -1: none */
 	int			 parent_fd;
 	int			 auth_fd;
+	int			 queue_fd;
 	SSL_CTX			*ssl_ctx;
 	struct connlimit	*limits;
+	unsigned		 limits_row;	/* this process's counters */
 };
 
 int	serve_parent_main(struct conf *conf);

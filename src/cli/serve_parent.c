@@ -22,6 +22,7 @@
 
 #include "auth/account.h"
 #include "auth/auth_proc.h"
+#include "queue/queue_proc.h"
 #include "cli/serve.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -32,13 +33,31 @@
 #include "tls/tls.h"
 
 #define PARENT_RETIRED_MAX	64
-#define PARENT_RESPAWN_DELAY	1	/* seconds, after a quick crash */
+#define PARENT_RESPAWN_DELAY	1	/* seconds before a restart */
+#define PARENT_RESPAWN_MAX	60	/* ... growing to this in a crash loop */
 
 struct parent_slot {
 	pid_t		 pid;		/* 0: none running */
+	unsigned	 row;		/* its connlimit row */
 	struct msgq	*chan;
 	time_t		 started;
 	int		 listen_fds[CONF_LISTEN_MAX];
+};
+
+/* A service process that every worker talks to. */
+enum parent_svc_id {
+	PARENT_SVC_AUTH,
+	PARENT_SVC_QUEUE,
+	PARENT_SVC_MAX,
+};
+
+struct parent_svc {
+	const char	*role;
+	pid_t		 pid;
+	struct msgq	*chan;
+	uint32_t	 msg_worker_channel;	/* parent -> service */
+	uint32_t	 msg_new_channel;	/* parent -> worker */
+	void		(*main)(const struct conf *, int);
 };
 
 struct parent {
@@ -52,15 +71,18 @@ struct parent {
 	struct parent_slot	 slots[WORKERS_MAX];
 	pid_t			 retired[PARENT_RETIRED_MAX];
 	struct msgq		*retired_chan[PARENT_RETIRED_MAX];
-	pid_t			 auth_pid;
-	struct msgq		*auth_chan;
+	unsigned		 retired_row[PARENT_RETIRED_MAX];
+	bool			 row_used[WORKERS_MAX + PARENT_RETIRED_MAX];
+	struct parent_svc	 svcs[PARENT_SVC_MAX];	/* auth, queue */
 	bool			 stopping;
+	time_t			 last_exit;
+	unsigned		 respawn_delay;
 	struct event		*ev_respawn;
 	struct event		*ev_kill;
 };
 
 static void	parent_spawn_worker(struct parent *, unsigned);
-static void	parent_spawn_auth(struct parent *);
+static void	parent_spawn_svc(struct parent *, struct parent_svc *);
 
 /* --- preparing ------------------------------------------------------------ */
 
@@ -191,17 +213,31 @@ parent_bind_all(struct parent *p)
 
 /* --- children ------------------------------------------------------------- */
 
-/* In a new child: drop the parent's descriptors it must not hold. */
+/* In a new child: drop the parent's descriptors it must not hold: the
+ * other children's channels and descriptors queued on them (a worker
+ * holding the far end of its own channel would never see it close). */
 static void
-parent_child_close(struct parent *p, int keep1, int keep2)
+parent_child_close(struct parent *p, int keep_slot)
 {
-	for (unsigned w = 0; w < p->nworkers; w++)
-		if (p->slots[w].chan != NULL &&
-		    msgq_fd(p->slots[w].chan) != keep1 &&
-		    msgq_fd(p->slots[w].chan) != keep2)
+	for (unsigned w = 0; w < p->nworkers; w++) {
+		if (p->slots[w].chan != NULL) {
+			msgq_close_pending_fds(p->slots[w].chan);
 			close(msgq_fd(p->slots[w].chan));
-	if (p->auth_chan != NULL && msgq_fd(p->auth_chan) != keep1)
-		close(msgq_fd(p->auth_chan));
+		}
+		if ((int)w == keep_slot)
+			continue;
+		for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
+			if (p->slots[w].listen_fds[i] != -1)
+				close(p->slots[w].listen_fds[i]);
+	}
+	for (size_t i = 0; i < PARENT_SVC_MAX; i++)
+		if (p->svcs[i].chan != NULL) {
+			msgq_close_pending_fds(p->svcs[i].chan);
+			close(msgq_fd(p->svcs[i].chan));
+		}
+	for (size_t i = 0; i < PARENT_RETIRED_MAX; i++)
+		if (p->retired_chan[i] != NULL)
+			close(msgq_fd(p->retired_chan[i]));
 }
 
 /* In a new child: let go of the parent's event base.  The epoll
@@ -232,17 +268,38 @@ parent_on_child_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
 	log_warnx("parent: unexpected message %u from a child", h->type);
 }
 
-/* A new worker<->auth channel: one end to auth, the other returned. */
+/* A new worker<->service channel: one end to the service, the other
+ * returned for the worker. */
 static int
-parent_auth_pair(struct parent *p)
+parent_svc_pair(struct parent_svc *svc)
 {
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	    sv) == -1)
 		fatal("socketpair");
-	msgq_send(p->auth_chan, MSG_AUTH_WORKER_CHANNEL, 0, NULL, 0, sv[1]);
+	msgq_send(svc->chan, svc->msg_worker_channel, 0, NULL, 0, sv[1]);
 	return sv[0];
+}
+
+/* Each worker process counts its connections in a row of its own. */
+static unsigned
+parent_row_take(struct parent *p)
+{
+	for (unsigned r = 0; r < connlimit_rows(p->limits); r++)
+		if (!p->row_used[r]) {
+			p->row_used[r] = true;
+			connlimit_clear_row(p->limits, r);
+			return r;
+		}
+	fatalx("no free connection-count row");
+}
+
+static void
+parent_row_release(struct parent *p, unsigned row)
+{
+	connlimit_clear_row(p->limits, row);
+	p->row_used[row] = false;
 }
 
 static void
@@ -250,31 +307,36 @@ parent_spawn_worker(struct parent *p, unsigned slot)
 {
 	struct parent_slot *s = &p->slots[slot];
 	struct worker_env env;
-	int pc[2], afd;
+	int pc[2], afd, qfd;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	    pc) == -1)
 		fatal("socketpair");
-	afd = parent_auth_pair(p);
+	s->row = parent_row_take(p);
+	afd = parent_svc_pair(&p->svcs[PARENT_SVC_AUTH]);
+	qfd = parent_svc_pair(&p->svcs[PARENT_SVC_QUEUE]);
 	if ((pid = fork()) == -1)
 		fatal("fork");
 	if (pid == 0) {
 		close(pc[0]);
 		parent_child_drop_base(p);
-		parent_child_close(p, -1, -1);
+		parent_child_close(p, (int)slot);
 		memset(&env, 0, sizeof(env));
 		env.conf = p->conf;
 		env.slot = slot;
 		memcpy(env.listen_fds, s->listen_fds, sizeof(env.listen_fds));
 		env.parent_fd = pc[1];
 		env.auth_fd = afd;
+		env.queue_fd = qfd;
 		env.ssl_ctx = p->ssl_ctx;
 		env.limits = p->limits;
+		env.limits_row = s->row;
 		serve_worker_main(&env);
 	}
 	close(pc[1]);
 	close(afd);
+	close(qfd);
 	msgq_free(&s->chan);
 	s->chan = msgq_new(p->base, pc[0], parent_on_child_msg,
 	    parent_on_child_chan_closed, p);
@@ -283,7 +345,7 @@ parent_spawn_worker(struct parent *p, unsigned slot)
 }
 
 static void
-parent_spawn_auth(struct parent *p)
+parent_spawn_svc(struct parent *p, struct parent_svc *svc)
 {
 	int pc[2];
 	pid_t pid;
@@ -296,30 +358,43 @@ parent_spawn_auth(struct parent *p)
 	if (pid == 0) {
 		close(pc[0]);
 		parent_child_drop_base(p);
-		parent_child_close(p, -1, -1);
-		for (unsigned w = 0; w < p->nworkers; w++)
-			for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
-				if (p->slots[w].listen_fds[i] != -1)
-					close(p->slots[w].listen_fds[i]);
-		auth_proc_main(p->conf, pc[1]);
+		parent_child_close(p, -1);
+		svc->main(p->conf, pc[1]);
 	}
 	close(pc[1]);
-	msgq_free(&p->auth_chan);
-	p->auth_chan = msgq_new(p->base, pc[0], parent_on_child_msg,
+	msgq_free(&svc->chan);
+	svc->chan = msgq_new(p->base, pc[0], parent_on_child_msg,
 	    parent_on_child_chan_closed, p);
-	p->auth_pid = pid;
+	svc->pid = pid;
 }
 
-/* After auth restarted: every worker gets a fresh channel to it. */
+/* After a service restarted: every worker gets a fresh channel to it. */
 static void
-parent_reconnect_workers(struct parent *p)
+parent_reconnect_workers(struct parent *p, struct parent_svc *svc)
 {
 	for (unsigned w = 0; w < p->nworkers; w++) {
 		if (p->slots[w].pid == 0 || p->slots[w].chan == NULL)
 			continue;
-		msgq_send(p->slots[w].chan, MSG_WORKER_AUTH_CHANNEL, 0, NULL, 0,
-		    parent_auth_pair(p));
+		msgq_send(p->slots[w].chan, svc->msg_new_channel, 0, NULL, 0,
+		    parent_svc_pair(svc));
 	}
+}
+
+static void
+parent_signal_svcs(struct parent *p, int sig)
+{
+	for (size_t i = 0; i < PARENT_SVC_MAX; i++)
+		if (p->svcs[i].pid != 0)
+			kill(p->svcs[i].pid, sig);
+}
+
+static bool
+parent_svcs_left(struct parent *p)
+{
+	for (size_t i = 0; i < PARENT_SVC_MAX; i++)
+		if (p->svcs[i].pid != 0)
+			return true;
+	return false;
 }
 
 static bool
@@ -331,7 +406,7 @@ parent_children_left(struct parent *p, bool count_auth)
 	for (size_t i = 0; i < PARENT_RETIRED_MAX; i++)
 		if (p->retired[i] != 0)
 			return true;
-	return count_auth && p->auth_pid != 0;
+	return count_auth && parent_svcs_left(p);
 }
 
 static void
@@ -341,10 +416,11 @@ parent_on_respawn(evutil_socket_t fd, short what, void *arg)
 
 	if (p->stopping)
 		return;
-	if (p->auth_pid == 0) {
-		parent_spawn_auth(p);
-		parent_reconnect_workers(p);
-	}
+	for (size_t i = 0; i < PARENT_SVC_MAX; i++)
+		if (p->svcs[i].pid == 0) {
+			parent_spawn_svc(p, &p->svcs[i]);
+			parent_reconnect_workers(p, &p->svcs[i]);
+		}
 	for (unsigned w = 0; w < p->nworkers; w++)
 		if (p->slots[w].pid == 0)
 			parent_spawn_worker(p, w);
@@ -360,17 +436,22 @@ parent_child_exited(struct parent *p, pid_t pid, int status)
 	for (size_t i = 0; i < PARENT_RETIRED_MAX; i++)
 		if (p->retired[i] == pid) {
 			p->retired[i] = 0;
+			parent_row_release(p, p->retired_row[i]);
 			msgq_free(&p->retired_chan[i]);
 			log_event(0, "parent", "retired-exit", "pid=%d", (int)pid);
 			return;
 		}
-	if (pid == p->auth_pid) {
-		role = "auth";
-		p->auth_pid = 0;
-	} else {
+	for (size_t i = 0; i < PARENT_SVC_MAX; i++)
+		if (pid == p->svcs[i].pid) {
+			role = p->svcs[i].role;
+			p->svcs[i].pid = 0;
+		}
+	if (strcmp(role, "worker") == 0) {
 		for (unsigned w = 0; w < p->nworkers; w++)
-			if (p->slots[w].pid == pid)
+			if (p->slots[w].pid == pid) {
 				p->slots[w].pid = 0;
+				parent_row_release(p, p->slots[w].row);
+			}
 	}
 	if (WIFSIGNALED(status))
 		log_event(0, "parent", "child-exit", "role=%s pid=%d signal=%d",
@@ -378,9 +459,17 @@ parent_child_exited(struct parent *p, pid_t pid, int status)
 	else
 		log_event(0, "parent", "child-exit", "role=%s pid=%d status=%d",
 		    role, (int)pid, WEXITSTATUS(status));
-	if (!p->stopping && crashed)
-		evtimer_add(p->ev_respawn, &tv);
-	else if (!p->stopping)
+	/* a child that keeps dying at once is restarted less and less
+	 * often (1 s doubling to a minute), so a crash loop cannot spin */
+	if (crashed && time(NULL) - p->last_exit < PARENT_RESPAWN_MAX)
+		p->respawn_delay = p->respawn_delay == 0 ? PARENT_RESPAWN_DELAY :
+		    p->respawn_delay * 2 > PARENT_RESPAWN_MAX ?
+		    PARENT_RESPAWN_MAX : p->respawn_delay * 2;
+	else
+		p->respawn_delay = PARENT_RESPAWN_DELAY;
+	p->last_exit = time(NULL);
+	tv.tv_sec = p->respawn_delay;
+	if (!p->stopping && !evtimer_pending(p->ev_respawn, NULL))
 		evtimer_add(p->ev_respawn, &tv);
 }
 
@@ -395,8 +484,8 @@ parent_on_sigchld(evutil_socket_t sig, short what, void *arg)
 		parent_child_exited(p, pid, status);
 	if (!p->stopping)
 		return;
-	if (!parent_children_left(p, false) && p->auth_pid != 0)
-		kill(p->auth_pid, SIGTERM);
+	if (!parent_children_left(p, false))
+		parent_signal_svcs(p, SIGTERM);
 	if (!parent_children_left(p, true))
 		event_base_loopexit(p->base, NULL);
 }
@@ -421,8 +510,7 @@ parent_on_kill(evutil_socket_t fd, short what, void *arg)
 
 	log_warnx("children still running after the grace period: killing");
 	parent_signal_workers(p, SIGKILL);
-	if (p->auth_pid != 0)
-		kill(p->auth_pid, SIGKILL);
+	parent_signal_svcs(p, SIGKILL);
 }
 
 static void
@@ -436,10 +524,17 @@ parent_stop(struct parent *p)
 	}
 	p->stopping = true;
 	log_event(0, "parent", "stopping", "grace=%u", p->conf->shutdown_grace);
+	/* new connections must be refused now, not left unanswered */
+	for (unsigned w = 0; w < p->nworkers; w++)
+		for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
+			if (p->slots[w].listen_fds[i] != -1) {
+				close(p->slots[w].listen_fds[i]);
+				p->slots[w].listen_fds[i] = -1;
+			}
 	parent_signal_workers(p, SIGTERM);
 	evtimer_add(p->ev_kill, &tv);
-	if (!parent_children_left(p, false) && p->auth_pid != 0)
-		kill(p->auth_pid, SIGTERM);
+	if (!parent_children_left(p, false))
+		parent_signal_svcs(p, SIGTERM);
 }
 
 static bool
@@ -466,6 +561,7 @@ parent_retire(struct parent *p, unsigned slot)
 		if (p->retired[i] == 0) {
 			p->retired[i] = s->pid;
 			p->retired_chan[i] = s->chan;
+			p->retired_row[i] = s->row;
 			s->chan = NULL;
 			s->pid = 0;
 			kill(p->retired[i], SIGUSR2);
@@ -547,7 +643,7 @@ serve_parent_main(struct conf *conf)
 		p.nworkers = WORKERS_MAX;
 	parent_prepare_dirs(&p);
 	p.ssl_ctx = parent_tls(&p, conf);
-	p.limits = connlimit_new();
+	p.limits = connlimit_new(p.nworkers + PARENT_RETIRED_MAX);
 	parent_bind_all(&p);
 	if ((p.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -558,7 +654,13 @@ serve_parent_main(struct conf *conf)
 		    parent_on_sigchld : parent_on_signal, &p);
 		event_add(ev[i], NULL);
 	}
-	parent_spawn_auth(&p);
+	p.svcs[PARENT_SVC_AUTH] = (struct parent_svc){ "auth", 0, NULL,
+	    MSG_AUTH_WORKER_CHANNEL, MSG_WORKER_AUTH_CHANNEL, auth_proc_main };
+	p.svcs[PARENT_SVC_QUEUE] = (struct parent_svc){ "queue", 0, NULL,
+	    MSG_QUEUE_WORKER_CHANNEL, MSG_WORKER_QUEUE_CHANNEL,
+	    queue_proc_main };
+	for (size_t i = 0; i < PARENT_SVC_MAX; i++)
+		parent_spawn_svc(&p, &p.svcs[i]);
 	for (unsigned w = 0; w < p.nworkers; w++)
 		parent_spawn_worker(&p, w);
 	log_event(0, "parent", "started", "version=%s workers=%u user=%s "
@@ -574,7 +676,8 @@ serve_parent_main(struct conf *conf)
 			if (p.slots[w].listen_fds[i] != -1)
 				close(p.slots[w].listen_fds[i]);
 	}
-	msgq_free(&p.auth_chan);
+	for (size_t i = 0; i < PARENT_SVC_MAX; i++)
+		msgq_free(&p.svcs[i].chan);
 	for (size_t i = 0; i < PARENT_RETIRED_MAX; i++)
 		msgq_free(&p.retired_chan[i]);
 	event_free(p.ev_respawn);

@@ -35,8 +35,13 @@ struct worker_lookup {
 	smtp_resolve_done_fn	 done;		/* a recipient lookup */
 	service_check_done_fn	 check_done;	/* or a password check */
 	int			 fail_result;	/* when answered without auth */
+	time_t			 asked;
 	void			*arg;
 };
+
+/* An answer that takes longer than this means the auth process is stuck:
+ * the session gets a temporary failure instead of waiting forever. */
+#define WORKER_LOOKUP_TIMEOUT	30
 
 struct worker_listener {
 	struct worker		*w;
@@ -49,11 +54,13 @@ struct worker {
 	struct event_base	*base;
 	struct worker_listener	 listeners[CONF_LISTEN_MAX];
 	struct event		*ev_resume_accept;
-	struct event		*ev_term, *ev_int, *ev_retire, *ev_hup;
+	struct event		*ev_term, *ev_retire, *ev_hup, *ev_tick;
 	struct event		*ev_grace, *ev_check;
 	struct msgq		*parent;
 	struct msgq		*auth;
 	struct msgq		*auth_dead;	/* freed outside its callback */
+	struct msgq		*queue;		/* to the queue process */
+	struct msgq		*queue_dead;
 	struct worker_lookup	*lookups;
 	uint64_t		 next_lookup;
 	struct smtp_server	 smtp;
@@ -81,16 +88,42 @@ worker_fail_lookup(struct worker_lookup *l)
 }
 
 static void
+worker_fail_lookups(struct worker *w)
+{
+	struct worker_lookup *l;
+
+	while ((l = w->lookups) != NULL) {
+		w->lookups = l->next;
+		worker_fail_lookup(l);
+	}
+}
+
+static void
 worker_on_auth_closed(struct msgq *q, void *arg)
 {
 	struct worker *w = arg;
-	struct worker_lookup *l;
 
 	log_warnx("worker %u: lost the auth process", w->env->slot);
 	w->auth_dead = w->auth;
 	w->auth = NULL;
-	while ((l = w->lookups) != NULL) {
-		w->lookups = l->next;
+	worker_fail_lookups(w);
+}
+
+/* Fail questions the auth process has sat on for too long. */
+static void
+worker_expire_lookups(struct worker *w)
+{
+	struct worker_lookup **lp = &w->lookups, *l;
+	time_t now = time(NULL);
+
+	while ((l = *lp) != NULL) {
+		if (now - l->asked < WORKER_LOOKUP_TIMEOUT) {
+			lp = &l->next;
+			continue;
+		}
+		*lp = l->next;
+		log_warnx("worker %u: no answer from the auth process",
+		    w->env->slot);
 		worker_fail_lookup(l);
 	}
 }
@@ -202,6 +235,7 @@ worker_ask(struct worker *w, struct worker_lookup *l)
 	struct timeval now = { 0, 0 };
 
 	l->id = ++w->next_lookup;
+	l->asked = time(NULL);
 	if (w->auth == NULL) {
 		event_base_once(w->base, -1, EV_TIMEOUT, worker_on_failed_lookup,
 		    l, &now);
@@ -255,6 +289,39 @@ worker_auth_check(void *ctx, const char *login, const char *password,
 	explicit_bzero(buf, sizeof(buf));
 }
 
+/* --- queue channel -------------------------------------------------------- */
+
+static void
+worker_on_queue_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
+    const void *payload, int fd)
+{
+	if (fd != -1)
+		close(fd);
+	log_warnx("worker: unexpected message %u from the queue", h->type);
+}
+
+static void
+worker_on_queue_closed(struct msgq *q, void *arg)
+{
+	struct worker *w = arg;
+
+	/* a new channel comes when the parent restarts the queue process;
+	 * meanwhile messages wait on disk and are found by its scan */
+	log_warnx("worker %u: lost the queue process", w->env->slot);
+	w->queue_dead = w->queue;
+	w->queue = NULL;
+}
+
+/* A message was committed to the queue: tell the queue process. */
+static void
+worker_queued(void *ctx, uint64_t qid)
+{
+	struct worker *w = ctx;
+
+	if (w->queue != NULL)
+		msgq_send(w->queue, MSG_QUEUE_NEW, qid, NULL, 0, -1);
+}
+
 /* --- parent channel ------------------------------------------------------- */
 
 static void
@@ -263,11 +330,21 @@ worker_on_parent_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
 {
 	struct worker *w = arg;
 
-	if (h->type != MSG_WORKER_AUTH_CHANNEL || fd == -1)
+	if (fd == -1 || (h->type != MSG_WORKER_AUTH_CHANNEL &&
+	    h->type != MSG_WORKER_QUEUE_CHANNEL))
 		fatalx("worker: unexpected message %u from parent", h->type);
+	if (h->type == MSG_WORKER_QUEUE_CHANNEL) {
+		msgq_free(&w->queue_dead);
+		msgq_free(&w->queue);
+		w->queue = msgq_new(w->base, fd, worker_on_queue_msg,
+		    worker_on_queue_closed, w);
+		return;
+	}
 	msgq_free(&w->auth_dead);
-	if (w->auth != NULL)
+	if (w->auth != NULL) {
 		msgq_free(&w->auth);
+		worker_fail_lookups(w);	/* asked of the old process */
+	}
 	w->auth = msgq_new(w->base, fd, worker_on_auth_msg,
 	    worker_on_auth_closed, w);
 }
@@ -286,7 +363,7 @@ worker_session_ended(void *ctx, const struct sockaddr_storage *peer)
 {
 	struct worker *w = ctx;
 
-	connlimit_release(w->env->limits, peer);
+	connlimit_release(w->env->limits, w->env->limits_row, peer);
 	if (w->stopping)
 		worker_check_done(w);
 }
@@ -379,7 +456,9 @@ worker_on_accept(evutil_socket_t lfd, short what, void *arg)
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (!connlimit_take(w->env->limits, &ss, conf->max_connections,
+		len = conn_unmap_v4(&ss, len);
+		if (!connlimit_take(w->env->limits, w->env->limits_row, &ss,
+		    conf->max_connections,
 		    conf->max_connections_per_ip, &why)) {
 			worker_refuse(wl->proto, fd, &ss, len, why, conf);
 			continue;
@@ -475,9 +554,16 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
+worker_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	worker_expire_lookups(arg);
+}
+
+static void
 worker_setup(struct worker *w)
 {
 	const struct conf *conf = w->env->conf;
+	struct timeval tick = { 5, 0 };
 
 	w->base = event_base_new();
 	if (w->base == NULL)
@@ -494,18 +580,23 @@ worker_setup(struct worker *w)
 	w->ev_resume_accept = evtimer_new(w->base, worker_on_resume_accept, w);
 	w->ev_grace = evtimer_new(w->base, worker_on_grace, w);
 	w->ev_check = event_new(w->base, -1, EV_PERSIST, worker_on_check, w);
+	w->ev_tick = event_new(w->base, -1, EV_PERSIST, worker_on_tick, w);
+	event_add(w->ev_tick, &tick);
 	w->ev_term = evsignal_new(w->base, SIGTERM, worker_on_signal, w);
-	w->ev_int = evsignal_new(w->base, SIGINT, worker_on_signal, w);
 	w->ev_retire = evsignal_new(w->base, SIGUSR2, worker_on_signal, w);
 	w->ev_hup = evsignal_new(w->base, SIGHUP, worker_on_signal, w);
 	event_add(w->ev_term, NULL);
-	event_add(w->ev_int, NULL);
+	/* Ctrl-C reaches the whole process group: only the parent's
+	 * SIGTERM counts, so the grace period is kept */
+	signal(SIGINT, SIG_IGN);
 	event_add(w->ev_retire, NULL);
 	event_add(w->ev_hup, NULL);
 	w->parent = msgq_new(w->base, w->env->parent_fd, worker_on_parent_msg,
 	    worker_on_parent_closed, w);
 	w->auth = msgq_new(w->base, w->env->auth_fd, worker_on_auth_msg,
 	    worker_on_auth_closed, w);
+	w->queue = msgq_new(w->base, w->env->queue_fd, worker_on_queue_msg,
+	    worker_on_queue_closed, w);
 	w->auth_svc.check = worker_auth_check;
 	w->auth_svc.ctx = w;
 	w->smtp.conf = conf;
@@ -514,6 +605,8 @@ worker_setup(struct worker *w)
 	w->smtp.wq = workq_new(w->base, WORKER_FSYNC_THREADS);
 	w->smtp.resolve = worker_resolve;
 	w->smtp.resolve_ctx = w;
+	w->smtp.queued = worker_queued;
+	w->smtp.queued_ctx = w;
 	w->smtp.session_ended = worker_session_ended;
 	w->smtp.ended_ctx = w;
 }

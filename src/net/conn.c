@@ -47,6 +47,24 @@ conn_addr_str(const struct sockaddr *sa, char *buf, size_t size)
 		snprintf(buf, size, "unknown");
 }
 
+/* ::ffff:a.b.c.d (a dual-stack listener) becomes a.b.c.d, so that logs,
+ * limits and policies see one IPv4 client as IPv4. */
+socklen_t
+conn_unmap_v4(struct sockaddr_storage *ss, socklen_t len)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in sin;
+
+	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return len;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = sin6->sin6_port;
+	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	memcpy(ss, &sin, sizeof(sin));
+	return sizeof(sin);
+}
+
 struct conn *
 conn_new(struct event_base *base, int fd, const struct sockaddr *sa,
     socklen_t salen, size_t in_max, const struct conn_ops *ops, void *arg)
@@ -274,42 +292,41 @@ conn_handshake(struct conn *c)
 	conn_abort(c, "TLS handshake failed");
 }
 
-/* Read what is there into c->in.  1 got data, 0 nothing now, -1 gone. */
+/* Read what is there into c->in.  1 got data, 0 nothing now, -1 the
+ * connection broke (reset, TLS error).  An orderly close by the peer
+ * only sets c->eof: replies already queued still go out. */
 static int
 conn_fill(struct conn *c)
 {
-	size_t room, got = 0;
+	size_t room, got = 0, rn;
 	ssize_t n;
 	int r, e;
 
-	for (;;) {
+	c->want_write_on_read = false;
+	while (!c->eof) {
 		room = c->in.max - c->in.len;
 		if (room == 0)
-			return got > 0;
+			break;
 		if (room > CONN_READ_CHUNK)
 			room = CONN_READ_CHUNK;
 		if (buf_reserve(&c->in, room) == -1)
-			return got > 0;
+			break;
 		if (c->ssl == NULL) {
 			n = read(c->fd, c->in.p + c->in.len, room);
 			if (n > 0) {
 				c->in.len += (size_t)n;
 				got += (size_t)n;
 				if ((size_t)n < room)
-					return 1;
+					break;
 				continue;
 			}
-			if (n == 0) {
+			if (n == 0)
 				c->eof = true;
+			else if (errno != EAGAIN && errno != EINTR)
 				return got > 0 ? 1 : -1;
-			}
-			if (errno == EAGAIN || errno == EINTR)
-				return got > 0;
-			return got > 0 ? 1 : -1;
+			break;
 		}
 		ERR_clear_error();
-		c->want_write_on_read = false;
-		size_t rn;
 		r = SSL_read_ex(c->ssl, c->in.p + c->in.len, room, &rn);
 		if (r == 1) {
 			c->in.len += rn;
@@ -318,17 +335,25 @@ conn_fill(struct conn *c)
 		}
 		e = SSL_get_error(c->ssl, r);
 		if (e == SSL_ERROR_WANT_READ)
-			return got > 0;
+			break;
 		if (e == SSL_ERROR_WANT_WRITE) {
 			c->want_write_on_read = true;
-			return got > 0;
+			break;
+		}
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			c->eof = true;
+			break;
 		}
 		if (e == SSL_ERROR_SSL)
 			log_event(c->id, "tls", "error", "reason=<%s>",
 			    tls_error());
-		c->eof = true;
+		if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+			c->eof = true;	/* EOF without close_notify */
+			break;
+		}
 		return got > 0 ? 1 : -1;
 	}
+	return got > 0;
 }
 
 /* Write queued output.  0 ok (maybe partial), -1 connection gone. */
@@ -403,21 +428,29 @@ conn_do_read(struct conn *c)
 		conn_handshake(c);
 		return;
 	}
-	if (c->tls == CONN_TLS_PENDING || c->closing)
+	if (c->tls == CONN_TLS_PENDING || c->closing || c->read_paused)
 		return;
-	r = conn_fill(c);
-	if (r == -1 && c->in.len == 0) {
-		conn_abort(c, "connection closed by peer");
+	if ((r = conn_fill(c)) == -1) {
+		conn_abort(c, "connection lost");
 		return;
 	}
 	if (c->timeout != 0 && r == 1)
 		conn_set_timeout(c, c->timeout);
-	if (c->in.len > 0 && !c->read_paused)
+	if (c->in.len > 0)
 		c->ops->readable(c, c->arg);
 	if (c->dead)
 		return;
-	if (c->eof && !c->closing && c->out.len == 0 && !c->read_paused)
+	/* the peer is gone: once our replies are out and nothing is under
+	 * way, so are we (conn_after_flush covers the other order) */
+	if (c->eof && !c->closing && c->out.len == 0 && !c->read_paused) {
 		conn_abort(c, "connection closed by peer");
+		return;
+	}
+	/* decrypted bytes may wait inside OpenSSL with nothing more to come
+	 * on the socket: look at them without waiting for readiness */
+	if (c->ssl != NULL && SSL_pending(c->ssl) > 0 && !c->read_paused &&
+	    c->in.len < c->in.max)
+		event_active(c->ev_read, EV_READ, 0);
 	conn_update_events(c);
 }
 

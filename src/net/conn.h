@@ -90,6 +90,8 @@ void	conn_close(struct conn *c, const char *reason);
 /* Close now, dropping queued output. */
 void	conn_abort(struct conn *c, const char *reason);
 
+/* Turn an IPv4-mapped IPv6 address into plain IPv4; the new length. */
+socklen_t conn_unmap_v4(struct sockaddr_storage *ss, socklen_t len);
 /* A struct sockaddr as text, numeric. */
 void	conn_addr_str(const struct sockaddr *sa, char *buf, size_t size);
 

@@ -98,6 +98,17 @@ msgq_free(struct msgq **qp)
 	*qp = NULL;
 }
 
+/* In a child after fork: the parent's queued descriptors are not ours. */
+void
+msgq_close_pending_fds(struct msgq *q)
+{
+	for (struct msg_frame *f = q->head; f != NULL; f = f->next)
+		if (f->fd != -1) {
+			close(f->fd);
+			f->fd = -1;
+		}
+}
+
 void
 msgq_send(struct msgq *q, uint32_t type, uint64_t id, const void *payload,
     size_t len, int fd)
@@ -252,10 +263,13 @@ msgq_on_read(evutil_socket_t fd, short what, void *arg)
 	} cm;
 	struct iovec iov;
 	struct msghdr m;
-	size_t room = 16384;
+	size_t room = q->in.max - q->in.len;
 	ssize_t n;
 
-	if (buf_reserve(&q->in, room) == -1) {
+	/* a frame is at most max bytes: a full buffer is a broken peer */
+	if (room > 16384)
+		room = 16384;
+	if (room == 0 || buf_reserve(&q->in, room) == -1) {
 		msgq_fail(q);
 		return;
 	}

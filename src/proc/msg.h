@@ -33,6 +33,18 @@ enum msg_type {
 	/* auth -> worker: struct msg_check_reply then the canonical user
 	 * address, NUL-terminated, when result is MSG_CHECK_OK */
 	MSG_AUTH_CHECK_REPLY,
+	/* worker -> auth: the SCRAM-SHA-256 secrets of a login.  payload:
+	 * the authcid, not NUL-terminated */
+	MSG_AUTH_SCRAM,
+	/* auth -> worker: struct msg_scram_reply then, when result is
+	 * MSG_CHECK_OK, the canonical user address, NUL-terminated */
+	MSG_AUTH_SCRAM_REPLY,
+	/* parent -> queue: a new worker channel (fd attached) */
+	MSG_QUEUE_WORKER_CHANNEL,
+	/* parent -> worker: the new channel to the queue process (fd) */
+	MSG_WORKER_QUEUE_CHANNEL,
+	/* worker -> queue: a message was committed to the queue; id = qid */
+	MSG_QUEUE_NEW,
 	MSG_TYPE_MAX,
 };
 
@@ -58,6 +70,23 @@ struct msg_check_reply {
 	uint32_t	pad;
 };
 
+/* Sizes as in auth/sasl.h (SASL_SCRAM_SALT_MAX, SASL_SCRAM_KEY_LEN). */
+#define MSG_SCRAM_SALT_MAX	64
+#define MSG_SCRAM_KEY_LEN	32
+
+/* result: MSG_CHECK_OK (secrets found), MSG_CHECK_FAIL (no such user,
+ * or no SCRAM secrets: the worker goes on with fake ones), or
+ * MSG_CHECK_TEMP.  The rest is zero unless MSG_CHECK_OK. */
+struct msg_scram_reply {
+	uint32_t	result;		/* MSG_CHECK_* */
+	uint32_t	iterations;
+	uint32_t	salt_len;	/* <= MSG_SCRAM_SALT_MAX */
+	uint32_t	pad;
+	uint8_t		salt[MSG_SCRAM_SALT_MAX];
+	uint8_t		stored_key[MSG_SCRAM_KEY_LEN];
+	uint8_t		server_key[MSG_SCRAM_KEY_LEN];
+};
+
 struct msgq;
 
 /* Called for each complete frame; fd is -1 when none came with it
@@ -75,6 +104,9 @@ void		 msgq_free(struct msgq **qp);
 void		 msgq_send(struct msgq *q, uint32_t type, uint64_t id,
 		    const void *payload, size_t len, int fd);
 int		 msgq_fd(struct msgq *q);
+/* In a child after fork: close the descriptors of frames not yet sent
+ * (they belong to the parent's peers). */
+void		 msgq_close_pending_fds(struct msgq *q);
 /* The peer went away or misbehaved (closed() was called). */
 bool		 msgq_dead(struct msgq *q);
 

@@ -159,13 +159,17 @@ smtp_on_closed(struct conn *c, void *arg, const char *reason)
 {
 	struct smtp_session *s = arg;
 
+	struct smtp_server *srv = s->srv;
+	struct sockaddr_storage peer = c->peer;
+
 	log_event(s->id, "smtp", "disconnected", "addr=%s mails=%u reason=<%s>",
 	    c->addr, s->mails, reason);
-	if (s->srv->session_ended != NULL)
-		s->srv->session_ended(s->srv->ended_ctx, &c->peer);
 	s->conn = NULL;
 	s->conn_gone = true;
 	smtp_session_unref(s);
+	/* after the unref: the worker's "all done?" check counts sessions */
+	if (srv->session_ended != NULL)
+		srv->session_ended(srv->ended_ctx, &peer);
 }
 
 void
@@ -450,27 +454,48 @@ smtp_do_mail(struct smtp_session *s, struct str args)
 
 struct smtp_rcpt_lookup {
 	struct smtp_session	*s;
-	char			 addr[SMTP_PATH_MAX + 1];
+	struct smtp_rcpt_args	 args;
 };
 
+/* Take the recipient: all of its mailboxes and remote targets, or none
+ * (an alias must not be half-accepted). */
 static void
-smtp_rcpt_accept(struct smtp_session *s, const char *addr,
+smtp_rcpt_accept(struct smtp_session *s, const struct smtp_rcpt_args *args,
     const struct smtp_resolved *r)
 {
 	struct smtp_tx *tx = &s->tx;
+	const char *addr = args->path.addr;
+	size_t max = s->srv->conf->smtp_max_rcpts;
 
-	/* all of an alias's mailboxes or none of them */
-	if (smtp_tx_new_targets(s, r->maildir, r->nlocal) >
-	    s->srv->conf->smtp_max_rcpts - tx->ntargets) {
+	if (smtp_tx_new_targets(s, r->maildir, r->nlocal) +
+	    smtp_tx_new_remotes(s, r->remote, r->nremote) >
+	    max - tx->ntargets - tx->nremotes) {
 		smtp_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
+	smtp_tx_add_rcpt(s, addr, args);
 	for (size_t i = 0; i < r->nlocal; i++)
 		smtp_tx_add_target(s, r->maildir[i], r->user[i]);
-	tx->rcpts = xrealloc(tx->rcpts, (tx->nrcpts + 1) * sizeof(char *));
-	tx->rcpts[tx->nrcpts++] = xstrdup(addr);
+	for (size_t i = 0; i < r->nremote; i++)
+		smtp_tx_add_remote(s, r->remote[i]);
 	smtp_enter_state(s, SMTP_STATE_RCPT);
 	smtp_reply(s, "250 2.1.5 Ok");
+}
+
+static void
+smtp_rcpt_relay(struct smtp_session *s, const struct smtp_rcpt_args *args)
+{
+	const char *addr = args->path.addr;
+	struct smtp_resolved r = { .result = ACCOUNT_FOUND, .nremote = 1,
+	    .remote = &addr };
+
+	if (s->auth_user[0] == '\0') {
+		log_event(s->tx.qid, "smtp", "rcpt-rejected",
+		    "to=<%s> reason=<relay denied>", addr);
+		smtp_bad(s, "554 5.7.1 <%s>: Relay access denied", addr);
+		return;
+	}
+	smtp_rcpt_accept(s, args, &r);
 }
 
 static void
@@ -478,36 +503,26 @@ smtp_rcpt_done(void *arg, const struct smtp_resolved *r)
 {
 	struct smtp_rcpt_lookup *l = arg;
 	struct smtp_session *s = l->s;
+	const char *addr = l->args.path.addr;
 
 	if (s->conn_gone || (s->state != SMTP_STATE_MAIL &&
 	    s->state != SMTP_STATE_RCPT))
 		goto done;
 	switch (r->result) {
 	case ACCOUNT_FOUND:
-		if (r->nremote > 0 && r->nlocal == 0) {
-			/* forwarding elsewhere needs the outbound queue */
-			log_event(s->tx.qid, "smtp", "rcpt-deferred",
-			    "to=<%s> reason=<remote forward>", l->addr);
-			smtp_reply(s, "451 4.3.0 <%s>: forwarding is not "
-			    "available", l->addr);
-			break;
-		}
-		smtp_rcpt_accept(s, l->addr, r);
+		smtp_rcpt_accept(s, &l->args, r);
 		break;
 	case ACCOUNT_NO_USER:
 		log_event(s->tx.qid, "smtp", "rcpt-rejected",
-		    "to=<%s> reason=<unknown user>", l->addr);
+		    "to=<%s> reason=<unknown user>", addr);
 		smtp_bad(s, "550 5.1.1 <%s>: Recipient address rejected: "
-		    "User unknown", l->addr);
+		    "User unknown", addr);
 		break;
 	case ACCOUNT_NOT_LOCAL:
-		log_event(s->tx.qid, "smtp", "rcpt-rejected",
-		    "to=<%s> reason=<relay denied>", l->addr);
-		smtp_bad(s, "554 5.7.1 <%s>: Relay access denied", l->addr);
+		smtp_rcpt_relay(s, &l->args);
 		break;
 	default:
-		smtp_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
-		    l->addr);
+		smtp_reply(s, "451 4.3.0 <%s>: Temporary lookup failure", addr);
 		break;
 	}
 done:
@@ -519,25 +534,25 @@ done:
 static void
 smtp_do_rcpt(struct smtp_session *s, struct str args)
 {
-	struct smtp_rcpt_args rcpt;
 	struct smtp_parse_err err;
-	struct smtp_rcpt_lookup *l;
+	struct smtp_rcpt_lookup *l = xcalloc(1, sizeof(*l));
 
-	if (smtp_parse_rcpt(args, s->tx.mail.smtputf8, &rcpt, &err) == -1) {
+	if (smtp_parse_rcpt(args, s->tx.mail.smtputf8, &l->args, &err) == -1) {
+		free(l);
 		smtp_bad(s, "%d %s %s", err.code, err.ecode, err.text);
 		return;
 	}
 	if (s->tx.nrcpts >= s->srv->conf->smtp_max_rcpts) {
+		free(l);
 		smtp_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	l = xcalloc(1, sizeof(*l));
 	l->s = s;
-	memcpy(l->addr, rcpt.path.addr, sizeof(l->addr));
 	s->busy = true;
 	s->refs++;
 	conn_pause(s->conn);
-	s->srv->resolve(s->srv->resolve_ctx, l->addr, smtp_rcpt_done, l);
+	s->srv->resolve(s->srv->resolve_ctx, l->args.path.addr,
+	    smtp_rcpt_done, l);
 }
 
 static void

@@ -42,6 +42,9 @@ struct smtp_server {
 	void			(*resolve)(void *ctx, const char *addr,
 				    smtp_resolve_done_fn done, void *arg);
 	void			*resolve_ctx;
+	/* A message entered the outbound queue (tell the queue process). */
+	void			(*queued)(void *ctx, uint64_t qid);
+	void			*queued_ctx;
 	/* Called when a session ends (connection accounting). */
 	void			(*session_ended)(void *ctx,
 				    const struct sockaddr_storage *peer);

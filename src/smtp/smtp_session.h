@@ -10,6 +10,7 @@
 #include "net/conn.h"
 #include "smtp/smtp_parse.h"
 #include "smtp/smtp_server.h"
+#include "queue/queue_fs.h"
 #include "store/maildir.h"
 
 enum smtp_state {
@@ -28,15 +29,32 @@ struct smtp_target {
 	char	*user;
 };
 
+/* A recipient as the client gave it, with its DSN parameters. */
+struct smtp_rcpt {
+	char		*addr;
+	char		*orcpt;		/* RFC 3461 ORCPT as received, or NULL */
+	unsigned	 notify;	/* SMTP_NOTIFY_* */
+};
+
+/* An address in another domain: the message goes to the queue. */
+struct smtp_remote {
+	char		*addr;
+	size_t		 rcpt;		/* index in rcpts: DSN parameters */
+};
+
 struct smtp_tx {
 	uint64_t		 qid;
 	struct smtp_mail_args	 mail;
-	char			**rcpts;	/* as given, for the log */
+	struct smtp_rcpt	*rcpts;
 	size_t			 nrcpts;
-	struct smtp_target	*targets;
+	struct smtp_target	*targets;	/* local mailboxes */
 	size_t			 ntargets;
+	struct smtp_remote	*remotes;	/* for the outbound queue */
+	size_t			 nremotes;
 	struct maildir_tmp	 tmp;
 	bool			 tmp_open;
+	struct queue_new	 qn;
+	bool			 qn_open;
 	const char		*write_err;	/* a write to tmp failed */
 	struct smtp_data	 data;
 	bool			 bdat;		/* BDAT used in this tx */
@@ -64,6 +82,7 @@ struct smtp_session {
 	bool			 conn_gone;
 	struct smtp_tx		 tx;
 	time_t			 data_started;
+	char			 auth_user[SMTP_PATH_MAX + 1];	/* "" = none */
 };
 
 /* smtp_server.c */
@@ -80,6 +99,11 @@ void	smtp_enter_state(struct smtp_session *s, enum smtp_state st);
 void	smtp_tx_reset(struct smtp_session *s);
 size_t	smtp_tx_new_targets(struct smtp_session *s,
 	    const char *const *maildirs, size_t n);
+int	smtp_tx_add_rcpt(struct smtp_session *s, const char *addr,
+	    const struct smtp_rcpt_args *args);
+int	smtp_tx_add_remote(struct smtp_session *s, const char *addr);
+size_t	smtp_tx_new_remotes(struct smtp_session *s, const char *const *addrs,
+	    size_t n);
 int	smtp_tx_add_target(struct smtp_session *s, const char *maildir,
 	    const char *user);
 /* DATA accepted: open the tmp file and write the trace headers. */

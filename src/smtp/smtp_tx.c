@@ -17,9 +17,14 @@
 
 struct smtp_commit {
 	struct smtp_session	*s;
+	const char		*data_dir;
 	struct maildir_tmp	 tmp;
+	bool			 local;
 	const char		**dirs;
 	size_t			 ndirs;
+	struct queue_new	 qn;
+	bool			 queued;
+	struct envelope		 env;
 	int			 rc;
 	char			 err[512];
 	uint64_t		 qid;
@@ -33,9 +38,16 @@ smtp_tx_reset(struct smtp_session *s)
 
 	if (tx->tmp_open)
 		maildir_tmp_abort(&tx->tmp);
-	for (size_t i = 0; i < tx->nrcpts; i++)
-		free(tx->rcpts[i]);
+	if (tx->qn_open)
+		queue_fs_abort(&tx->qn);
+	for (size_t i = 0; i < tx->nrcpts; i++) {
+		free(tx->rcpts[i].addr);
+		free(tx->rcpts[i].orcpt);
+	}
 	free(tx->rcpts);
+	for (size_t i = 0; i < tx->nremotes; i++)
+		free(tx->remotes[i].addr);
+	free(tx->remotes);
 	for (size_t i = 0; i < tx->ntargets; i++) {
 		free(tx->targets[i].maildir);
 		free(tx->targets[i].user);
@@ -51,6 +63,63 @@ smtp_tx_has_target(const struct smtp_tx *tx, const char *maildir)
 		if (strcmp(tx->targets[i].maildir, maildir) == 0)
 			return true;
 	return false;
+}
+
+int
+smtp_tx_add_rcpt(struct smtp_session *s, const char *addr,
+    const struct smtp_rcpt_args *args)
+{
+	struct smtp_tx *tx = &s->tx;
+	struct smtp_rcpt *r;
+
+	tx->rcpts = xrealloc(tx->rcpts, (tx->nrcpts + 1) * sizeof(*tx->rcpts));
+	r = &tx->rcpts[tx->nrcpts++];
+	r->addr = xstrdup(addr);
+	r->orcpt = args->orcpt[0] != '\0' ? xstrdup(args->orcpt) : NULL;
+	r->notify = args->notify;
+	return 0;
+}
+
+static bool
+smtp_tx_has_remote(const struct smtp_tx *tx, const char *addr)
+{
+	for (size_t i = 0; i < tx->nremotes; i++)
+		if (strcasecmp(tx->remotes[i].addr, addr) == 0)
+			return true;
+	return false;
+}
+
+size_t
+smtp_tx_new_remotes(struct smtp_session *s, const char *const *addrs,
+    size_t n)
+{
+	size_t fresh = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool dup = smtp_tx_has_remote(&s->tx, addrs[i]);
+
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = strcasecmp(addrs[i], addrs[j]) == 0;
+		fresh += !dup;
+	}
+	return fresh;
+}
+
+/* A remote address for the queue; the DSN parameters are those of the
+ * recipient being accepted (the last one added). */
+int
+smtp_tx_add_remote(struct smtp_session *s, const char *addr)
+{
+	struct smtp_tx *tx = &s->tx;
+
+	if (smtp_tx_has_remote(tx, addr))
+		return 0;
+	tx->remotes = xrealloc(tx->remotes,
+	    (tx->nremotes + 1) * sizeof(*tx->remotes));
+	tx->remotes[tx->nremotes].addr = xstrdup(addr);
+	tx->remotes[tx->nremotes].rcpt = tx->nrcpts - 1;
+	tx->nremotes++;
+	return 0;
 }
 
 /* How many of these mailboxes the transaction does not have yet. */
@@ -97,9 +166,9 @@ smtp_tx_protocol(struct smtp_session *s)
 }
 
 /* Return-Path, Delivered-To (one mailbox only: several share one file)
- * and Received (RFC 5321 §4.4). */
-static int
-smtp_tx_trace(struct smtp_session *s, struct buf *b)
+ * for the Maildir copy; the Received header (RFC 5321 §4.4) for both. */
+static void
+smtp_tx_trace(struct smtp_session *s, struct buf *b, bool local)
 {
 	struct smtp_tx *tx = &s->tx;
 	struct conn *c = s->conn;
@@ -109,51 +178,85 @@ smtp_tx_trace(struct smtp_session *s, struct buf *b)
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	buf_printf(b, "Return-Path: <%s>\r\n", tx->mail.path.addr);
-	if (tx->ntargets == 1)
-		buf_printf(b, "Delivered-To: %s\r\n", tx->targets[0].user);
+	if (local) {
+		buf_printf(b, "Return-Path: <%s>\r\n", tx->mail.path.addr);
+		if (tx->ntargets == 1)
+			buf_printf(b, "Delivered-To: %s\r\n",
+			    tx->targets[0].user);
+	}
 	buf_printf(b, "Received: from %s ([%s])\r\n\tby %s (facteur) with %s "
 	    "id %016llx", s->helo, c->addr, s->srv->conf->hostname,
 	    smtp_tx_protocol(s), (unsigned long long)tx->qid);
 	if (c->tls == CONN_TLS_ON)
 		buf_printf(b, "\r\n\t(%s)", c->tls_info);
 	if (tx->nrcpts == 1)
-		buf_printf(b, "\r\n\tfor <%s>", tx->rcpts[0]);
-	return buf_printf(b, "; %s\r\n", date);
+		buf_printf(b, "\r\n\tfor <%s>", tx->rcpts[0].addr);
+	buf_printf(b, "; %s\r\n", date);
 }
 
+static int
+smtp_tx_open_local(struct smtp_session *s, const char **err_r)
+{
+	struct smtp_tx *tx = &s->tx;
+	const char *dir = tx->targets[0].maildir;
+	struct buf b;
+	int rc;
+
+	if (maildir_tmp_open(dir, &tx->tmp, err_r) == -1 &&
+	    (maildir_create(dir, (uid_t)-1, (gid_t)-1, err_r) == -1 ||
+	    maildir_tmp_open(dir, &tx->tmp, err_r) == -1))
+		return -1;
+	tx->tmp_open = true;
+	buf_init(&b, 16384);
+	smtp_tx_trace(s, &b, true);
+	rc = maildir_tmp_write(&tx->tmp, b.p, b.len, err_r);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+smtp_tx_open_queue(struct smtp_session *s, const char **err_r)
+{
+	struct smtp_tx *tx = &s->tx;
+	const char *data_dir = s->srv->conf->data_dir;
+	struct buf b;
+	int rc;
+
+	if (queue_fs_new(data_dir, tx->qid, &tx->qn, err_r) == -1)
+		return -1;
+	tx->qn_open = true;
+	buf_init(&b, 16384);
+	smtp_tx_trace(s, &b, false);
+	rc = queue_fs_write(&tx->qn, b.p, b.len, err_r);
+	buf_free(&b);
+	return rc;
+}
+
+/* DATA or the first BDAT: open the Maildir copy (local recipients) and
+ * the queue copy (remote ones), each with its trace headers. */
 int
 smtp_tx_begin(struct smtp_session *s)
 {
 	const struct conf *conf = s->srv->conf;
 	struct smtp_tx *tx = &s->tx;
-	const char *err;
-	struct buf b;
-	int rc;
+	const char *err = NULL;
 
-	if (maildir_tmp_open(tx->targets[0].maildir, &tx->tmp, &err) == -1 &&
-	    (maildir_create(tx->targets[0].maildir, (uid_t)-1, (gid_t)-1,
-	    &err) == -1 ||
-	    maildir_tmp_open(tx->targets[0].maildir, &tx->tmp, &err) == -1)) {
-		log_event(tx->qid, "smtp", "store-error", "reason=<%s>", err);
-		return -1;
-	}
-	tx->tmp_open = true;
 	smtp_data_init(&tx->data, conf->smtp_max_message_size,
 	    conf->smtp_max_header_size);
-	buf_init(&b, 16384);
-	smtp_tx_trace(s, &b);
-	rc = maildir_tmp_write(&tx->tmp, b.p, b.len, &err);
-	buf_free(&b);
-	if (rc == -1) {
+	if ((tx->ntargets > 0 && smtp_tx_open_local(s, &err) == -1) ||
+	    (tx->nremotes > 0 && smtp_tx_open_queue(s, &err) == -1)) {
 		log_event(tx->qid, "smtp", "store-error", "reason=<%s>", err);
-		maildir_tmp_abort(&tx->tmp);
-		tx->tmp_open = false;
+		if (tx->tmp_open)
+			maildir_tmp_abort(&tx->tmp);
+		if (tx->qn_open)
+			queue_fs_abort(&tx->qn);
+		tx->tmp_open = tx->qn_open = false;
+		return -1;
 	}
-	return rc;
+	return 0;
 }
 
-/* Sink for unstuffed content: into the tmp file. A failed write is
+/* Sink for unstuffed content: into the open copies.  A failed write is
  * remembered; reading goes on to the end marker so the client's next
  * command is found, and the reply is then 451. */
 static int
@@ -163,11 +266,39 @@ smtp_tx_out(void *arg, const char *p, size_t n)
 	struct smtp_tx *tx = &s->tx;
 	const char *err;
 
-	if (tx->write_err != NULL || !tx->tmp_open)
+	if (tx->write_err != NULL)
 		return 0;
-	if (maildir_tmp_write(&tx->tmp, p, n, &err) == -1)
+	if (tx->tmp_open && maildir_tmp_write(&tx->tmp, p, n, &err) == -1)
+		tx->write_err = err;
+	else if (tx->qn_open && queue_fs_write(&tx->qn, p, n, &err) == -1)
 		tx->write_err = err;
 	return 0;
+}
+
+/* The envelope of the queued copy. */
+static void
+smtp_tx_envelope(struct smtp_session *s, struct envelope *e)
+{
+	struct smtp_tx *tx = &s->tx;
+
+	memset(e, 0, sizeof(*e));
+	e->qid = tx->qid;
+	e->created = time(NULL);
+	snprintf(e->from, sizeof(e->from), "%s", tx->mail.path.addr);
+	snprintf(e->helo, sizeof(e->helo), "%s", s->helo);
+	snprintf(e->client_addr, sizeof(e->client_addr), "%s", s->conn->addr);
+	snprintf(e->auth_user, sizeof(e->auth_user), "%s", s->auth_user);
+	snprintf(e->envid, sizeof(e->envid), "%s", tx->mail.envid);
+	e->ret = tx->mail.ret;
+	e->eightbit = tx->data.eightbit ||
+	    tx->mail.body == SMTP_BODY_8BITMIME;
+	e->smtputf8 = tx->mail.smtputf8;
+	for (size_t i = 0; i < tx->nremotes; i++) {
+		const struct smtp_rcpt *r = &tx->rcpts[tx->remotes[i].rcpt];
+
+		envelope_add_rcpt(e, tx->remotes[i].addr,
+		    r->orcpt != NULL ? r->orcpt : "", r->notify);
+	}
 }
 
 static void
@@ -185,9 +316,24 @@ smtp_commit_work(void *arg)
 			(void)maildir_create(cm->dirs[i], (uid_t)-1, (gid_t)-1,
 			    &err);
 	}
-	cm->rc = maildir_tmp_commit(&cm->tmp, cm->dirs, cm->ndirs, &err);
-	if (cm->rc == -1)
+	/* the queue first: if the Maildir fails after it, the queued copy
+	 * is taken back before anyone knows of it */
+	cm->rc = 0;
+	if (cm->queued && queue_fs_commit(cm->data_dir, &cm->qn, &cm->env,
+	    &err) == -1) {
 		snprintf(cm->err, sizeof(cm->err), "%s", err);
+		cm->rc = -1;
+		if (cm->local)
+			maildir_tmp_abort(&cm->tmp);
+		return;
+	}
+	if (cm->local && maildir_tmp_commit(&cm->tmp, cm->dirs, cm->ndirs,
+	    &err) == -1) {
+		snprintf(cm->err, sizeof(cm->err), "%s", err);
+		cm->rc = -1;
+		if (cm->queued)
+			(void)queue_fs_remove(cm->data_dir, cm->qn.qid, &err);
+	}
 }
 
 static void
@@ -202,6 +348,8 @@ smtp_commit_done(void *arg)
 			log_event(cm->qid, "smtp", "delivered",
 			    "to=<%s> size=%llu", tx->targets[i].user,
 			    (unsigned long long)cm->size);
+		if (cm->queued && s->srv->queued != NULL)
+			s->srv->queued(s->srv->queued_ctx, cm->qid);
 		smtp_reply(s, "250 2.0.0 Ok: queued as %016llx",
 		    (unsigned long long)cm->qid);
 	} else {
@@ -211,6 +359,7 @@ smtp_commit_done(void *arg)
 		    "again later");
 	}
 	free(cm->dirs);
+	envelope_clear(&cm->env);
 	free(cm);
 	smtp_tx_reset(s);
 	if (s->state != SMTP_STATE_QUIT)
@@ -230,7 +379,8 @@ smtp_tx_finish(struct smtp_session *s)
 	s->mails++;
 	smtp_enter_state(s, SMTP_STATE_READY);
 	conn_set_timeout(s->conn, s->srv->conf->smtp_timeout);
-	if (e != 0 || tx->write_err != NULL || !tx->tmp_open) {
+	if (e != 0 || tx->write_err != NULL ||
+	    (!tx->tmp_open && !tx->qn_open)) {
 		const char *why;
 
 		if (e & (SMTP_DATA_ERR_BARE_LF | SMTP_DATA_ERR_BARE_CR)) {
@@ -258,14 +408,22 @@ smtp_tx_finish(struct smtp_session *s)
 		return;
 	}
 	log_event(tx->qid, "smtp", "queued", "session=%016llx from=<%s> "
-	    "rcpts=%zu size=%llu body=%s%s%s", (unsigned long long)s->id,
-	    tx->mail.path.addr, tx->nrcpts, (unsigned long long)tx->data.size,
+	    "rcpts=%zu local=%zu remote=%zu size=%llu body=%s%s%s",
+	    (unsigned long long)s->id, tx->mail.path.addr, tx->nrcpts,
+	    tx->ntargets, tx->nremotes, (unsigned long long)tx->data.size,
 	    tx->data.eightbit ? "8bit" : "7bit",
 	    tx->mail.envid[0] ? " envid=" : "", tx->mail.envid);
 	cm = xcalloc(1, sizeof(*cm));
 	cm->s = s;
+	cm->data_dir = s->srv->conf->data_dir;
 	cm->tmp = tx->tmp;
-	tx->tmp_open = false;	/* the commit owns the file now */
+	cm->local = tx->tmp_open;
+	tx->tmp_open = false;	/* the commit owns the files now */
+	cm->qn = tx->qn;
+	cm->queued = tx->qn_open;
+	tx->qn_open = false;
+	if (cm->queued)
+		smtp_tx_envelope(s, &cm->env);
 	cm->qid = tx->qid;
 	cm->size = tx->data.size;
 	cm->ndirs = tx->ntargets;
@@ -367,6 +525,18 @@ smtp_tx_bdat(struct smtp_session *s, struct str args)
 		smtp_close(s, "bad BDAT");
 		return;
 	}
+	/* a chunk larger than any message is not read: the stream is lost,
+	 * close.  A smaller one that overflows is read and refused (552) at
+	 * its end, by the size check of the data machine. */
+	if (size > s->srv->conf->smtp_max_message_size) {
+		log_event(tx->qid, "smtp", "rejected", "reason=<BDAT chunk of "
+		    "%llu bytes over the size limit>", (unsigned long long)size);
+		smtp_reply(s, "552 5.3.4 Error: message size exceeds fixed "
+		    "limit");
+		smtp_tx_reset(s);
+		smtp_close(s, "BDAT too big");
+		return;
+	}
 	tx->bdat_left = size;
 	tx->bdat_last = last;
 	tx->bdat_discard = false;
@@ -376,6 +546,8 @@ smtp_tx_bdat(struct smtp_session *s, struct str args)
 		tx->bdat_reply = 503;
 		tx->bdat_reply_text = s->state == SMTP_STATE_MAIL ?
 		    "503 5.5.1 Error: need RCPT command" :
+		    s->state == SMTP_STATE_CONNECTED ?
+		    "503 5.5.1 Error: send HELO/EHLO first" :
 		    "503 5.5.1 Error: need MAIL command";
 	} else if (!tx->bdat) {
 		if (smtp_tx_begin(s) == -1) {

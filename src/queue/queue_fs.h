@@ -1,0 +1,96 @@
+/* queue_fs.h: the durable outbound queue on disk, DATA_DIR/queue/.
+ *
+ *   <qid>.msg   the message as it will be sent (trace header included)
+ *   <qid>.env   its envelope (envelope.h)
+ *   tmp/        files being written
+ *
+ * A message is in the queue once both files are renamed in and the
+ * directory is fsync'ed; only then may the SMTP server answer 250.
+ * Crash states: doc/QUEUE.md.  Functions are synchronous (fsync): run
+ * them off the event loop.  Writers: workers (new messages) and the queue
+ * process (envelope updates, removal); both run as the same user.  The
+ * CLI (hold, release, delete) also writes, maybe as root: changes to an
+ * existing message (update, hold, remove) take an exclusive flock() on
+ * the queue directory, and a rewritten .env keeps its owner.
+ *
+ * Errors: 0, or -1 with errno set and *err_r naming the call and its
+ * path ("rename(/a, /b): No space left on device"), in a thread-local
+ * buffer valid until the next queue_fs_* call in the same thread.
+ * Safe to call from several threads at once. */
+#ifndef FACTEUR_QUEUE_QUEUE_FS_H
+#define FACTEUR_QUEUE_QUEUE_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "queue/envelope.h"
+
+/* Strays (see queue_fs_scan) younger than this are left alone. */
+#define QUEUE_FS_STRAY_AGE	3600
+#define QUEUE_FS_PATH_MAX	4096
+
+struct queue_new {
+	uint64_t	qid;
+	int		fd;		/* the .msg being written (tmp/) */
+	char		tmp_path[4096];
+	size_t		size;
+};
+
+/* mkdir DATA_DIR/queue and queue/tmp (0700). */
+int	queue_fs_init(const char *data_dir, const char **err_r);
+/* Start a new message file in queue/tmp. */
+int	queue_fs_new(const char *data_dir, uint64_t qid, struct queue_new *n,
+	    const char **err_r);
+int	queue_fs_write(struct queue_new *n, const void *p, size_t len,
+	    const char **err_r);
+/* fdatasync the message, write + fdatasync the envelope, rename both
+ * in (.msg first), fsync the directory.  Closes the fd.  On failure
+ * nothing is left in the queue. */
+int	queue_fs_commit(const char *data_dir, struct queue_new *n,
+	    struct envelope *e, const char **err_r);
+/* Group commit: the same for ns[0..n) with envs es[0..n), sharing one
+ * directory fsync.  results[i] is 0 when message i is durably queued,
+ * else an errno value (nothing of it is left in the queue).  Returns 0
+ * when all succeeded, else -1 with *err_r about the first failure.
+ * Closes every fd.  e->qid and e->size are set from the queue_new. */
+int	queue_fs_commit_batch(const char *data_dir, struct queue_new **ns,
+	    struct envelope **es, size_t n, int *results, const char **err_r);
+/* Close and unlink the tmp file; harmless after commit or twice. */
+void	queue_fs_abort(struct queue_new *n);
+
+/* Rewrite an envelope atomically (tmp, fdatasync, rename, fsync of the
+ * directory).  The hold flag is the operator's: the value on disk is
+ * kept, e->hold is ignored (queue_fs_set_hold changes it).  -1 with
+ * errno ENOENT when the message is no longer in the queue (deleted by
+ * the operator): drop it. */
+int	queue_fs_update(const char *data_dir, const struct envelope *e,
+	    const char **err_r);
+/* Set or clear the hold flag on disk (facteur queue hold|release). */
+int	queue_fs_set_hold(const char *data_dir, uint64_t qid, bool hold,
+	    const char **err_r);
+/* Read and parse queue/<qid>.env; envelope_clear() it afterwards.
+ * errno ENOENT: no such message. */
+int	queue_fs_load(const char *data_dir, uint64_t qid, struct envelope *e,
+	    const char **err_r);
+/* Remove both files (the .env first), fsync the directory.  -1 with
+ * errno ENOENT when there was no .env (a leftover .msg is removed). */
+int	queue_fs_remove(const char *data_dir, uint64_t qid, const char **err_r);
+/* Open the message for reading (O_RDONLY|O_CLOEXEC); -1 on error. */
+int	queue_fs_open_msg(const char *data_dir, uint64_t qid);
+/* Every qid in the queue: fn(arg, qid) for each complete pair, in qid
+ * order.  Stray files from a crash (a .msg without .env, an .env
+ * without .msg, tmp/ leftovers) older than QUEUE_FS_STRAY_AGE are
+ * removed (and logged): younger ones may belong to a commit or a
+ * removal under way.  Other names are left alone. */
+int	queue_fs_scan(const char *data_dir, void (*fn)(void *, uint64_t),
+	    void *arg, const char **err_r);
+/* The same without removing anything (the CLI); in qid order.  A
+ * missing queue directory is an empty queue. */
+int	queue_fs_list(const char *data_dir, void (*fn)(void *, uint64_t),
+	    void *arg, const char **err_r);
+/* "0f3c91aa11e4b7a2" (16 lower-case hex digits, not all zero) into
+ * *qid_r; 0 or -1. */
+int	queue_fs_qid_parse(const char *s, uint64_t *qid_r);
+
+#endif
