@@ -74,7 +74,10 @@ buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	va_copy(ap2, ap);
 	n = vsnprintf(NULL, 0, fmt, ap2);
 	va_end(ap2);
-	if (n < 0 || buf_reserve(b, (size_t)n + 1) == -1)
+	if (n == 0)
+		return 0;
+	/* the allocation always keeps a byte past cap for the NUL */
+	if (n < 0 || buf_reserve(b, (size_t)n) == -1)
 		return -1;
 	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;

@@ -18,16 +18,16 @@ id_reset(void)
 uint64_t
 id_new(void)
 {
-	uint64_t *pool = id_pool;
 	uint64_t id;
 
 	do {
 		if (id_left == 0) {
-			if (getrandom(pool, sizeof(pool), 0) != sizeof(pool))
+			if (getrandom(id_pool, sizeof(id_pool), 0) !=
+			    sizeof(id_pool))
 				fatal("getrandom");
 			id_left = 64;
 		}
-		id = pool[--id_left];
+		id = id_pool[--id_left];
 	} while (id == 0);
 	return id;
 }

@@ -44,6 +44,24 @@
 /* ESMTP parameter values (ENVID, ORCPT: RFC 3461 allows 100 / 500). */
 #define SMTP_PARAM_MAX			512
 
+/* POP3 (RFC 1939, 2449).  A command line, CRLF included: RFC 2449 §4
+ * says 255; we accept up to 512. */
+#define POP3_LINE_MAX			512
+/* PASS and AUTH lines and SASL responses (a 511-byte password in
+ * base64 PLAIN with a 256-byte login). */
+#define POP3_AUTH_LINE_MAX		2048
+/* RFC 1939 §3: the autologout timer is at least 10 minutes. */
+#define POP3_TIMEOUT_DEFAULT		600
+#define POP3_TIMEOUT_MIN		1
+#define POP3_TIMEOUT_MAX		86400
+#define POP3_BAD_CMDS_MAX_DEFAULT	20
+#define POP3_BAD_CMDS_MAX_MIN		1
+#define POP3_BAD_CMDS_MAX_MAX		1000
+/* Failed logins on one connection before it is closed. */
+#define POP3_AUTH_FAILURES_MAX		3
+/* Messages one session shows (the oldest ones); more stay for later. */
+#define POP3_MESSAGES_MAX		500000
+
 #define CONN_MAX_DEFAULT		1000
 #define CONN_MAX_MIN			1
 #define CONN_MAX_MAX			1000000

@@ -75,12 +75,14 @@ log_vevent(int prio, uint64_t id, const char *sub, const char *ev,
 	if (n < 0)
 		return;
 	if (fmt != NULL && *fmt != '\0' && (size_t)n < sizeof(line) - 1) {
-		line[n++] = ' ';
-		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+		line[n] = ' ';
+		if (vsnprintf(line + n + 1, sizeof(line) - (size_t)n - 1, fmt,
+		    ap) <= 0)
+			line[n] = '\0';	/* no fields: no trailing space */
 	}
 	/* never let a peer's bytes forge a second line */
 	for (char *c = line; *c != '\0'; c++)
-		if (*c == '\n' || *c == '\r' || (unsigned char)*c < 0x20)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
 	log_write(prio, line);
 }
@@ -119,7 +121,7 @@ log_vmsg(int prio, const char *kind, int errnum, const char *fmt, va_list ap)
 	else
 		snprintf(line, sizeof(line), "- %s <%s>", kind, msg);
 	for (char *c = line; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
 	log_write(prio, line);
 }
