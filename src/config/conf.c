@@ -67,6 +67,8 @@ struct conf_line {
 static int	conf_check_hostname(struct str, const char **);
 static int	conf_check_user(struct str, const char **);
 static int	conf_check_postmaster(struct str, const char **);
+static int	conf_check_dns_resolver(struct str, const char **);
+static int	conf_parse_port(struct str, uint16_t *);
 
 /*
  * A field of struct conf, checked at compile time to be of type T: a
@@ -96,6 +98,7 @@ static int	conf_check_postmaster(struct str, const char **);
 
 static const char *const conf_log_words[] = { "stderr", "syslog" };
 static const char *const conf_level_words[] = { "info", "debug" };
+static const char *const conf_prefer_words[] = { "ipv6", "ipv4" };
 
 static const struct conf_opt conf_opts[] = {
 	OPT_STR("hostname", hostname, NULL, conf_check_hostname),
@@ -135,6 +138,25 @@ static const struct conf_opt conf_opts[] = {
 	OPT_DURATION("smtp_data_timeout", smtp_data_timeout,
 	    SMTP_DATA_TIMEOUT_DEFAULT, SMTP_DATA_TIMEOUT_MIN,
 	    SMTP_DATA_TIMEOUT_MAX),
+	OPT_DURATION("pop3_timeout", pop3_timeout, POP3_TIMEOUT_DEFAULT,
+	    POP3_TIMEOUT_MIN, POP3_TIMEOUT_MAX),
+	OPT_UINT("pop3_max_bad_commands", pop3_max_bad_commands,
+	    POP3_BAD_CMDS_MAX_DEFAULT, POP3_BAD_CMDS_MAX_MIN,
+	    POP3_BAD_CMDS_MAX_MAX),
+	OPT_DURATION("queue_retry_min", queue_retry_min,
+	    QUEUE_RETRY_MIN_DEFAULT, QUEUE_RETRY_MIN_MIN, QUEUE_RETRY_MIN_MAX),
+	OPT_DURATION("queue_retry_max", queue_retry_max,
+	    QUEUE_RETRY_MAX_DEFAULT, QUEUE_RETRY_MAX_MIN, QUEUE_RETRY_MAX_MAX),
+	OPT_DURATION("queue_lifetime", queue_lifetime, QUEUE_LIFETIME_DEFAULT,
+	    QUEUE_LIFETIME_MIN, QUEUE_LIFETIME_MAX),
+	OPT_DURATION("queue_delay_warning", queue_delay_warning,
+	    QUEUE_DELAY_WARNING_DEFAULT, QUEUE_DELAY_WARNING_MIN,
+	    QUEUE_DELAY_WARNING_MAX),
+	OPT_STR("dns_resolver", dns_resolver, NULL, conf_check_dns_resolver),
+	OPT_BOOL("dns_dnssec", dns_dnssec, 0),
+	OPT_PATH("dns_trust_anchor", dns_trust_anchor,
+	    "/usr/share/dns/root.key"),
+	OPT_CHOICE("dns_prefer", dns_prefer_ipv4, conf_prefer_words),
 };
 
 #define CONF_NOPTS	(sizeof(conf_opts) / sizeof(conf_opts[0]))
@@ -489,6 +511,34 @@ conf_check_postmaster(struct str s, const char **why_r)
 		if (s.p[i] == ' ' || s.p[i] == '\t' || s.p[i] == '<' ||
 		    s.p[i] == '>')
 			return -1;
+	}
+	return 0;
+}
+
+/* "ADDR" or "ADDR@PORT": a numeric IPv4 or IPv6 address (no brackets),
+ * as libunbound's forward-addr takes it. */
+static int
+conf_check_dns_resolver(struct str s, const char **why_r)
+{
+	const char *at = memrchr(s.p, '@', s.len);
+	char addr[INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+	size_t alen = at == NULL ? s.len : (size_t)(at - s.p);
+	uint16_t port;
+
+	*why_r = "expected a numeric address, optionally followed by @PORT, "
+	    "as in 127.0.0.1@5353";
+	if (alen == 0 || alen >= sizeof(addr))
+		return -1;
+	memcpy(addr, s.p, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, bin) != 1 &&
+	    inet_pton(AF_INET6, addr, bin) != 1)
+		return -1;
+	if (at != NULL && conf_parse_port(str_make(at + 1,
+	    s.len - alen - 1), &port) == -1) {
+		*why_r = "the port must be 1 to 65535";
+		return -1;
 	}
 	return 0;
 }

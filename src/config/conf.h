@@ -14,6 +14,20 @@
 
 #include "core/limits.h"
 
+/* Outbound queue retry policy: defaults and bounds, in seconds. */
+#define QUEUE_RETRY_MIN_DEFAULT		(5 * 60)
+#define QUEUE_RETRY_MIN_MIN		1
+#define QUEUE_RETRY_MIN_MAX		(24 * 3600)
+#define QUEUE_RETRY_MAX_DEFAULT		(4 * 3600)
+#define QUEUE_RETRY_MAX_MIN		1
+#define QUEUE_RETRY_MAX_MAX		(7 * 24 * 3600)
+#define QUEUE_LIFETIME_DEFAULT		(5 * 24 * 3600)
+#define QUEUE_LIFETIME_MIN		0	/* bounce at the first failure */
+#define QUEUE_LIFETIME_MAX		(100 * 24 * 3600)
+#define QUEUE_DELAY_WARNING_DEFAULT	(4 * 3600)
+#define QUEUE_DELAY_WARNING_MIN		0	/* no delay notices */
+#define QUEUE_DELAY_WARNING_MAX		(100 * 24 * 3600)
+
 enum conf_proto {
 	CONF_PROTO_SMTP,	/* port 25: mail from the world */
 	CONF_PROTO_SUBMISSION,	/* 587: STARTTLS, AUTH */
@@ -75,6 +89,25 @@ struct conf {
 	unsigned	 smtp_max_bad_commands;	/* "smtp_max_bad_commands" */
 	unsigned	 smtp_timeout;		/* "smtp_timeout" duration */
 	unsigned	 smtp_data_timeout;	/* "smtp_data_timeout" duration */
+
+	/* POP3 limits (defaults and bounds in core/limits.h) */
+	unsigned	 pop3_timeout;		/* "pop3_timeout" duration */
+	unsigned	 pop3_max_bad_commands;	/* "pop3_max_bad_commands" */
+
+	/* Outbound queue retry policy (src/queue/sched.h), durations */
+	unsigned	 queue_retry_min;	/* "queue_retry_min" */
+	unsigned	 queue_retry_max;	/* "queue_retry_max" */
+	unsigned	 queue_lifetime;	/* "queue_lifetime" */
+	unsigned	 queue_delay_warning;	/* "queue_delay_warning"; 0 = none */
+
+	/* DNS for outbound delivery (src/dns, doc/DNS.md) */
+	char		*dns_resolver;	/* "dns_resolver" ADDR or ADDR@PORT;
+					 * NULL (default): /etc/resolv.conf */
+	bool		 dns_dnssec;	/* "dns_dnssec" yes|no; default no */
+	char		*dns_trust_anchor; /* "dns_trust_anchor"; default
+					 * /usr/share/dns/root.key */
+	bool		 dns_prefer_ipv4; /* "dns_prefer ipv6|ipv4"; default
+					 * ipv6 */
 };
 
 /* Parse FILE.  On error returns NULL and sets *err_r to a malloc'ed

@@ -139,6 +139,12 @@ typedef void	dns_addr_cb(void *arg, const struct dns_addr_result *res);
 typedef void	dns_txt_cb(void *arg, const struct dns_txt_result *res);
 typedef void	dns_tlsa_cb(void *arg, const struct dns_tlsa_result *res);
 
+struct conf;
+
+/* The options the configuration gives (dns_resolver, dns_dnssec,
+ * dns_trust_anchor, dns_prefer); they point into conf. */
+void		 dns_options_conf(struct dns_options *opt,
+		    const struct conf *conf);
 /* One per process.  Free it (dns_free) before the event base.  On error
  * returns NULL with a static message in *err_r. */
 struct dns	*dns_new(struct event_base *base, const struct dns_options *opt,

@@ -116,7 +116,7 @@ dns_wire_name_text(const struct dns_wire_name *name, char *out)
 }
 
 bool
-dns_name_valid(const char *name)
+dns_wire_name_valid(const char *name)
 {
 	size_t len = strlen(name), label = 0;
 
@@ -144,7 +144,7 @@ dns_wire_name_from_text(const char *text, struct dns_wire_name *name)
 	size_t len = strlen(text), o = 0, start = 0, n;
 	const char *dot;
 
-	if (!dns_name_valid(text))
+	if (!dns_wire_name_valid(text))
 		return -1;
 	if (text[len - 1] == '.')
 		len--;

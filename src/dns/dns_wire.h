@@ -68,7 +68,10 @@ bool	dns_wire_name_eq(const struct dns_wire_name *a,
  * without the trailing dot; the root gives "".  out holds
  * DNS_NAME_TEXT_MAX bytes.  -1 for other bytes. */
 int	dns_wire_name_text(const struct dns_wire_name *name, char *out);
-/* Text (as dns_name_valid accepts) to wire form. */
+/* A name we accept to look up: LDH and '_' labels of 1 to 63 bytes, at
+ * most 253 bytes, one trailing dot allowed (dns_name_valid). */
+bool	dns_wire_name_valid(const char *name);
+/* Text that dns_wire_name_valid accepts to wire form. */
 int	dns_wire_name_from_text(const char *text, struct dns_wire_name *name);
 
 int	dns_wire_rr_read(const uint8_t *msg, size_t len, size_t off,
