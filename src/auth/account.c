@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "auth/account.h"
+#include "auth/sasl.h"
 #include "core/limits.h"
 #include "core/mem.h"
 
@@ -43,6 +44,7 @@ enum account_st {
 	ACCOUNT_ST_USER_GET,
 	ACCOUNT_ST_USER_HASH,
 	ACCOUNT_ST_USER_PASSWD,
+	ACCOUNT_ST_USER_SCRAM,
 	ACCOUNT_ST_USER_LIST,
 	ACCOUNT_ST_USER_LIST_DOMAIN,
 	ACCOUNT_ST_ALIAS_ADD,
@@ -70,13 +72,14 @@ static const char *const account_sql[ACCOUNT_ST_COUNT] = {
 	[ACCOUNT_ST_DOMAIN_ALIASES] =
 	    "SELECT count(DISTINCT alias) FROM aliases WHERE domain = ?1",
 	[ACCOUNT_ST_USER_ADD] =
-	    "INSERT INTO users (address, local, domain, hash, created) "
-	    "VALUES (?1, ?2, ?3, ?4, " ACCOUNT_NOW ")",
+	    "INSERT INTO users (address, local, domain, hash, scram, created) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, " ACCOUNT_NOW ")",
 	[ACCOUNT_ST_USER_DEL] = "DELETE FROM users WHERE address = ?1",
 	[ACCOUNT_ST_USER_GET] = "SELECT 1 FROM users WHERE address = ?1",
 	[ACCOUNT_ST_USER_HASH] = "SELECT hash FROM users WHERE address = ?1",
 	[ACCOUNT_ST_USER_PASSWD] =
-	    "UPDATE users SET hash = ?2, scram = NULL WHERE address = ?1",
+	    "UPDATE users SET hash = ?2, scram = ?3 WHERE address = ?1",
+	[ACCOUNT_ST_USER_SCRAM] = "SELECT scram FROM users WHERE address = ?1",
 	[ACCOUNT_ST_USER_LIST] =
 	    "SELECT address FROM users ORDER BY domain, local",
 	[ACCOUNT_ST_USER_LIST_DOMAIN] =
@@ -95,10 +98,11 @@ static const char *const account_sql[ACCOUNT_ST_COUNT] = {
 	    "SELECT alias, target FROM aliases ORDER BY domain, alias, target",
 };
 
-/* Version 1.  users.scram is a placeholder: SCRAM-SHA-256 secrets in the
- * RFC 5803 form "SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>"
- * will be stored beside the yescrypt hash once SASL SCRAM lands (set
- * when the password is next changed; NULL until then). */
+/* Version 1.  users.scram holds the SCRAM-SHA-256 secrets in the RFC
+ * 5803 form "SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>",
+ * written with the yescrypt hash by user_add and user_passwd.  Users
+ * made before SCRAM landed have NULL there: they cannot use SCRAM until
+ * their password is set again (PLAIN and LOGIN work meanwhile). */
 static const char account_schema_sql[] =
 	"CREATE TABLE domains (\n"
 	"	name	TEXT PRIMARY KEY NOT NULL,\n"
@@ -109,7 +113,7 @@ static const char account_schema_sql[] =
 	"	local	TEXT NOT NULL,\n"
 	"	domain	TEXT NOT NULL REFERENCES domains (name),\n"
 	"	hash	TEXT NOT NULL,\n"		/* $y$... */
-	"	scram	TEXT,\n"			/* RFC 5803, later */
+	"	scram	TEXT,\n"			/* RFC 5803 or NULL */
 	"	created	INTEGER NOT NULL\n"
 	");\n"
 	"CREATE INDEX users_domain ON users (domain, local);\n"
@@ -775,6 +779,24 @@ account_free_hash(char **hashp)
 	*hashp = NULL;
 }
 
+/* The RFC 5803 SCRAM-SHA-256 secrets of password (fresh salt,
+ * ACCOUNT_SCRAM_ITER iterations) into out.  The password bytes are used
+ * as given, without SASLprep (doc/AUTH.md). */
+static int
+account_scram_make(struct account_db *db, const char *password,
+    char out[SASL_SCRAM_STORED_MAX], const char **err_r)
+{
+	struct sasl_scram_secrets sec;
+	int r = 0;
+
+	if (sasl_scram_secrets_make(password, strlen(password),
+	    ACCOUNT_SCRAM_ITER, &sec) == -1 ||
+	    sasl_scram_secrets_format(&sec, out, SASL_SCRAM_STORED_MAX) == -1)
+		r = account_fail(db, err_r, "SCRAM secrets: cannot compute");
+	sasl_scram_secrets_wipe(&sec);
+	return r;
+}
+
 /* --- users ----------------------------------------------------------- */
 
 static int
@@ -828,6 +850,7 @@ account_user_add(struct account_db *db, const char *address,
     const char *password, const char **err_r)
 {
 	struct account_addr a;
+	char scram[SASL_SCRAM_STORED_MAX];
 	char *hash;
 	int rc;
 
@@ -835,11 +858,16 @@ account_user_add(struct account_db *db, const char *address,
 	    account_password_ok(db, password, err_r) == -1 ||
 	    account_user_addable(db, &a, err_r) == -1)
 		return -1;
-	if ((hash = account_hash(db, password, err_r)) == NULL)
+	if (account_scram_make(db, password, scram, err_r) == -1)
 		return -1;
+	if ((hash = account_hash(db, password, err_r)) == NULL) {
+		explicit_bzero(scram, sizeof(scram));
+		return -1;
+	}
 	rc = account_step(db, ACCOUNT_STMT(db, ACCOUNT_ST_USER_ADD, a.full,
-	    a.local, a.domain, hash));
+	    a.local, a.domain, hash, scram));
 	account_free_hash(&hash);
+	explicit_bzero(scram, sizeof(scram));
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return account_fail(db, err_r, "user exists: %s", a.full);
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
@@ -869,6 +897,7 @@ account_user_passwd(struct account_db *db, const char *address,
     const char *password, const char **err_r)
 {
 	struct account_addr a;
+	char scram[SASL_SCRAM_STORED_MAX];
 	char *hash;
 	int r;
 
@@ -878,11 +907,16 @@ account_user_passwd(struct account_db *db, const char *address,
 	if ((r = account_user_known(db, a.full, err_r)) != 1)
 		return r == -1 ? -1 :
 		    account_fail(db, err_r, "no such user: %s", a.full);
-	if ((hash = account_hash(db, password, err_r)) == NULL)
+	if (account_scram_make(db, password, scram, err_r) == -1)
 		return -1;
+	if ((hash = account_hash(db, password, err_r)) == NULL) {
+		explicit_bzero(scram, sizeof(scram));
+		return -1;
+	}
 	r = account_exec(db, ACCOUNT_STMT(db, ACCOUNT_ST_USER_PASSWD, a.full,
-	    hash), err_r);
+	    hash, scram), err_r);
 	account_free_hash(&hash);
+	explicit_bzero(scram, sizeof(scram));
 	if (r == 0 && sqlite3_changes(db->sq) == 0)
 		return account_fail(db, err_r, "no such user: %s", a.full);
 	return r;
@@ -956,6 +990,34 @@ account_user_check(struct account_db *db, const char *address,
 	account_free_hash(&computed);
 	account_free_hash(&stored);
 	return ok;
+}
+
+int
+account_user_scram(struct account_db *db, const char *address,
+    struct sasl_scram_secrets *out, const char **err_r)
+{
+	struct account_addr a;
+	sqlite3_stmt *st;
+	const char *ignore, *v;
+	int rc, r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (account_addr_norm(db, address, false, &a, &ignore) == -1)
+		return 0;
+	if ((st = ACCOUNT_STMT(db, ACCOUNT_ST_USER_SCRAM, a.full)) == NULL)
+		return account_err(db, err_r);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW &&
+	    (v = (const char *)sqlite3_column_text(st, 0)) != NULL) {
+		r = 1;
+		if (sasl_scram_secrets_parse(v, (size_t)sqlite3_column_bytes(st,
+		    0), out) == -1)
+			r = account_fail(db, err_r, "bad SCRAM secrets "
+			    "stored for %s", a.full);
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = account_sqlfail(db, err_r, "user scram");
+	sqlite3_reset(st);
+	return r;
 }
 
 /* --- aliases --------------------------------------------------------- */

@@ -12,6 +12,7 @@
 
 #include "auth/account.h"
 #include "auth/auth_proc.h"
+#include "auth/sasl.h"
 #include "config/conf.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -73,6 +74,32 @@ auth_thread_handle(const char *path)
 	return auth_thread_db;
 }
 
+/* Append maildir/user pairs, then remotes; -1 when they do not fit. */
+static int
+auth_proc_targets(struct auth_proc *a, const struct account_targets *t,
+    struct buf *b, struct msg_resolve_reply *rr)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < t->nlocal; i++) {
+		if (account_maildir_path(a->conf->data_dir, t->local[i], path,
+		    sizeof(path)) == -1)
+			continue;
+		if (buf_append(b, path, strlen(path) + 1) == -1 ||
+		    buf_append(b, t->local[i], strlen(t->local[i]) + 1) == -1)
+			return -1;
+		rr->nlocal++;
+	}
+	for (size_t i = 0; i < t->nremote; i++) {
+		if (buf_append(b, t->remote[i], strlen(t->remote[i]) + 1) == -1)
+			return -1;
+		rr->nremote++;
+	}
+	if (rr->nlocal == 0 && rr->nremote == 0)
+		rr->result = ACCOUNT_NO_USER;
+	return 0;
+}
+
 /* Build the reply: header, then maildir/user pairs, then remotes. */
 static void
 auth_proc_resolve(struct auth_proc *a, struct msgq *q, uint64_t id,
@@ -80,7 +107,7 @@ auth_proc_resolve(struct auth_proc *a, struct msgq *q, uint64_t id,
 {
 	struct msg_resolve_reply rr = { 0 };
 	struct account_targets *t = xcalloc(1, sizeof(*t));
-	char addr[ACCOUNT_ADDR_MAX + 1], path[PATH_MAX];
+	char addr[ACCOUNT_ADDR_MAX + 1];
 	const char *err = NULL;
 	struct buf b;
 
@@ -99,26 +126,62 @@ auth_proc_resolve(struct auth_proc *a, struct msgq *q, uint64_t id,
 		log_event(0, "auth", "lookup-error", "reason=<%s>",
 		    err != NULL ? err : "?");
 	buf_append(&b, &rr, sizeof(rr));
-	if (rr.result == ACCOUNT_FOUND) {
-		for (size_t i = 0; i < t->nlocal; i++) {
-			if (account_maildir_path(a->conf->data_dir,
-			    t->local[i], path, sizeof(path)) == -1)
-				continue;
-			buf_append(&b, path, strlen(path) + 1);
-			buf_append(&b, t->local[i], strlen(t->local[i]) + 1);
-			rr.nlocal++;
-		}
-		for (size_t i = 0; i < t->nremote; i++) {
-			buf_append(&b, t->remote[i], strlen(t->remote[i]) + 1);
-			rr.nremote++;
-		}
-		if (rr.nlocal == 0 && rr.nremote == 0)
-			rr.result = ACCOUNT_NO_USER;
-		memcpy(b.p, &rr, sizeof(rr));
+	if (rr.result == ACCOUNT_FOUND && auth_proc_targets(a, t, &b, &rr) == -1) {
+		/* too much for one reply: a configuration problem, not the
+		 * sender's; keep the mail waiting */
+		log_event(0, "auth", "lookup-error", "reason=<too many targets "
+		    "for <%s>>", addr);
+		rr.result = ACCOUNT_ERROR;
+		rr.nlocal = rr.nremote = 0;
+		b.len = sizeof(rr);
 	}
+	memcpy(b.p, &rr, sizeof(rr));
 	msgq_send(q, MSG_AUTH_RESOLVE_REPLY, id, b.p, b.len, -1);
 	buf_free(&b);
 	free(t);
+}
+
+_Static_assert(MSG_SCRAM_SALT_MAX == SASL_SCRAM_SALT_MAX &&
+    MSG_SCRAM_KEY_LEN == SASL_SCRAM_KEY_LEN, "msg_scram_reply sizes");
+
+/* payload: the authcid.  A cheap read, done on the loop: PBKDF2 is the
+ * client's work in SCRAM.  An unknown user and one without secrets get
+ * the same MSG_CHECK_FAIL. */
+static void
+auth_proc_scram(struct auth_proc *a, struct msgq *q, uint64_t id,
+    const char *payload, size_t len)
+{
+	struct msg_scram_reply rr = { .result = MSG_CHECK_FAIL };
+	struct sasl_scram_secrets sec = { 0 };
+	char login[ACCOUNT_ADDR_MAX + 1];
+	char reply[sizeof(rr) + ACCOUNT_ADDR_MAX + 1];
+	const char *err = "?";
+	size_t n = sizeof(rr);
+	int r = 0;
+
+	if (len <= ACCOUNT_ADDR_MAX && memchr(payload, '\0', len) == NULL) {
+		memcpy(login, payload, len);
+		login[len] = '\0';
+		r = account_user_scram(a->db, login, &sec, &err);
+	}
+	if (r == 1 && account_address_normalize(login, reply + n, &err) == 0) {
+		rr.result = MSG_CHECK_OK;
+		rr.iterations = sec.iterations;
+		rr.salt_len = (uint32_t)sec.salt_len;
+		memcpy(rr.salt, sec.salt, sec.salt_len);
+		memcpy(rr.stored_key, sec.stored_key, sizeof(rr.stored_key));
+		memcpy(rr.server_key, sec.server_key, sizeof(rr.server_key));
+		n += strlen(reply + n) + 1;
+	} else if (r == -1) {
+		rr.result = MSG_CHECK_TEMP;
+		log_event(0, "auth", "lookup-error", "reason=<%s>", err);
+	}
+	log_debug(0, "auth", "scram-lookup", "result=%u", rr.result);
+	memcpy(reply, &rr, sizeof(rr));
+	msgq_send(q, MSG_AUTH_SCRAM_REPLY, id, reply, n, -1);
+	sasl_scram_secrets_wipe(&sec);
+	explicit_bzero(&rr, sizeof(rr));
+	explicit_bzero(reply, sizeof(reply));
 }
 
 static void
@@ -221,6 +284,8 @@ auth_proc_on_worker_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
 		auth_proc_resolve(a, q, h->id, payload, h->len);
 	else if (h->type == MSG_AUTH_CHECK && slot < AUTH_WORKERS_MAX)
 		auth_proc_check(a, slot, h->id, payload, h->len);
+	else if (h->type == MSG_AUTH_SCRAM)
+		auth_proc_scram(a, q, h->id, payload, h->len);
 	else
 		log_warnx("auth: unexpected message %u from a worker", h->type);
 }

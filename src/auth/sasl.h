@@ -146,7 +146,8 @@ enum sasl_res	 sasl_scram_secrets(struct sasl *s,
  * NUL-terminated, valid until the next call. */
 const char	*sasl_challenge(const struct sasl *s, size_t *len_r);
 /* NUL-terminated authentication identity (no control bytes), valid
- * from SASL_CHECK or SASL_NEED_SECRETS on; "" before. */
+ * from SASL_CHECK or SASL_NEED_SECRETS on, and kept after a later
+ * failure (for the log); "" until parsed. */
 const char	*sasl_authcid(const struct sasl *s);
 /* After SASL_CHECK: the password (no NUL inside; NUL-terminated). */
 const char	*sasl_password(const struct sasl *s, size_t *len_r);

@@ -451,7 +451,7 @@ test_user_password(void **state)
 	    -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	hash = strdup((const char *)sqlite3_column_text(st, 0));
-	assert_int_equal(sqlite3_column_type(st, 1), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_type(st, 1), SQLITE_TEXT);
 	sqlite3_finalize(st);
 	sqlite3_close(sq);
 	assert_memory_equal(hash, "$y$", 3);
