@@ -4,6 +4,9 @@
 #ifndef FACTEUR_CLI_SERVE_H
 #define FACTEUR_CLI_SERVE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <openssl/ssl.h>
 
 #include "config/conf.h"
@@ -21,9 +24,12 @@ struct worker_env {
 	SSL_CTX			*ssl_ctx;
 	struct connlimit	*limits;
 	unsigned		 limits_row;	/* this process's counters */
+	uint8_t			 sasl_secret[32]; /* DATA_DIR/sasl.secret */
 };
 
 int	serve_parent_main(struct conf *conf);
+/* Whether workers serve this protocol yet (the parent binds only those). */
+bool	serve_proto_served(enum conf_proto proto);
 void	serve_worker_main(struct worker_env *env) __attribute__((noreturn));
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -74,6 +75,7 @@ struct parent {
 	unsigned		 retired_row[PARENT_RETIRED_MAX];
 	bool			 row_used[WORKERS_MAX + PARENT_RETIRED_MAX];
 	struct parent_svc	 svcs[PARENT_SVC_MAX];	/* auth, queue */
+	uint8_t			 sasl_secret[32];
 	bool			 stopping;
 	time_t			 last_exit;
 	unsigned		 respawn_delay;
@@ -108,6 +110,12 @@ parent_prepare_dirs(struct parent *p)
 	parent_mkdir(p, path, 0755);
 	snprintf(path, sizeof(path), "%s/tls", p->conf->data_dir);
 	parent_mkdir(p, path, 0755);
+	snprintf(path, sizeof(path), "%s/queue", p->conf->data_dir);
+	parent_mkdir(p, path, 0700);
+	snprintf(path, sizeof(path), "%s/queue/tmp", p->conf->data_dir);
+	parent_mkdir(p, path, 0700);
+	snprintf(path, sizeof(path), "%s/run", p->conf->data_dir);
+	parent_mkdir(p, path, 0700);
 	snprintf(path, sizeof(path), "%s/accounts.db", p->conf->data_dir);
 	if (account_db_open(path, false, &db, &err) == -1)
 		fatalx("%s: %s", path, err);
@@ -119,6 +127,35 @@ parent_prepare_dirs(struct parent *p)
 		if (chown(f, p->uid, p->gid) == -1 && errno != ENOENT)
 			fatal("chown(%s)", f);
 	}
+}
+
+/* The secret SCRAM derives fake salts for unknown users from: made
+ * once, kept in DATA_DIR/sasl.secret, the same for every worker. */
+static void
+parent_sasl_secret(struct parent *p)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/sasl.secret", p->conf->data_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, p->sasl_secret, sizeof(p->sasl_secret));
+		close(fd);
+		if (n == (ssize_t)sizeof(p->sasl_secret))
+			return;
+		fatalx("%s: short file; remove it to make a new one", path);
+	}
+	if (errno != ENOENT)
+		fatal("open(%s)", path);
+	if (getrandom(p->sasl_secret, sizeof(p->sasl_secret), 0) !=
+	    (ssize_t)sizeof(p->sasl_secret))
+		fatal("getrandom");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1 || write(fd, p->sasl_secret, sizeof(p->sasl_secret)) !=
+	    (ssize_t)sizeof(p->sasl_secret) || fsync(fd) == -1)
+		fatal("write(%s)", path);
+	close(fd);
 }
 
 static SSL_CTX *
@@ -188,13 +225,13 @@ parent_bind_all(struct parent *p)
 	const struct conf *conf = p->conf;
 
 	for (size_t i = 0; i < conf->nlisten; i++)
-		if (conf->listen[i].proto == CONF_PROTO_SMTP)
+		if (serve_proto_served(conf->listen[i].proto))
 			parent_bind(&conf->listen[i], true);
 	for (unsigned w = 0; w < p->nworkers; w++) {
 		for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
 			p->slots[w].listen_fds[i] = -1;
 		for (size_t i = 0; i < conf->nlisten; i++) {
-			if (conf->listen[i].proto != CONF_PROTO_SMTP) {
+			if (!serve_proto_served(conf->listen[i].proto)) {
 				if (w == 0)
 					log_warnx("listen %s: not served yet",
 					    conf_proto_name(conf->listen[i].proto));
@@ -205,7 +242,7 @@ parent_bind_all(struct parent *p)
 		}
 	}
 	for (size_t i = 0; i < conf->nlisten; i++)
-		if (conf->listen[i].proto == CONF_PROTO_SMTP)
+		if (serve_proto_served(conf->listen[i].proto))
 			log_event(0, "parent", "listening", "proto=%s addr=%s "
 			    "port=%u", conf_proto_name(conf->listen[i].proto),
 			    conf->listen[i].addr, conf->listen[i].port);
@@ -332,6 +369,7 @@ parent_spawn_worker(struct parent *p, unsigned slot)
 		env.ssl_ctx = p->ssl_ctx;
 		env.limits = p->limits;
 		env.limits_row = s->row;
+		memcpy(env.sasl_secret, p->sasl_secret, sizeof(env.sasl_secret));
 		serve_worker_main(&env);
 	}
 	close(pc[1]);
@@ -642,6 +680,7 @@ serve_parent_main(struct conf *conf)
 	if (p.nworkers > WORKERS_MAX)
 		p.nworkers = WORKERS_MAX;
 	parent_prepare_dirs(&p);
+	parent_sasl_secret(&p);
 	p.ssl_ctx = parent_tls(&p, conf);
 	p.limits = connlimit_new(p.nworkers + PARENT_RETIRED_MAX);
 	parent_bind_all(&p);

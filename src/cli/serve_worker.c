@@ -34,6 +34,7 @@ struct worker_lookup {
 	uint64_t		 id;
 	smtp_resolve_done_fn	 done;		/* a recipient lookup */
 	service_check_done_fn	 check_done;	/* or a password check */
+	service_scram_done_fn	 scram_done;	/* or SCRAM secrets */
 	int			 fail_result;	/* when answered without auth */
 	time_t			 asked;
 	void			*arg;
@@ -82,6 +83,8 @@ worker_fail_lookup(struct worker_lookup *l)
 	if (l->check_done != NULL)
 		l->check_done(l->arg, l->fail_result != 0 ? l->fail_result :
 		    MSG_CHECK_TEMP, NULL);
+	else if (l->scram_done != NULL)
+		l->scram_done(l->arg, MSG_CHECK_TEMP, NULL, NULL);
 	else
 		l->done(l->arg, &r);
 	free(l);
@@ -182,6 +185,28 @@ worker_check_reply(struct worker_lookup *l, const struct msg_hdr *h,
 }
 
 static void
+worker_scram_reply(struct worker_lookup *l, const struct msg_hdr *h,
+    const void *payload)
+{
+	struct msg_scram_reply rr;
+	const char *user = NULL;
+
+	if (h->type != MSG_AUTH_SCRAM_REPLY || l->scram_done == NULL ||
+	    h->len < sizeof(rr))
+		fatalx("worker: malformed SCRAM reply");
+	memcpy(&rr, payload, sizeof(rr));
+	if (rr.result == MSG_CHECK_OK) {
+		user = (const char *)payload + sizeof(rr);
+		if (h->len == sizeof(rr) ||
+		    memchr(user, '\0', h->len - sizeof(rr)) == NULL)
+			fatalx("worker: malformed SCRAM reply");
+	}
+	l->scram_done(l->arg, (int)rr.result, &rr, user);
+	explicit_bzero(&rr, sizeof(rr));
+	free(l);
+}
+
+static void
 worker_on_auth_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
     const void *payload, int fd)
 {
@@ -194,7 +219,8 @@ worker_on_auth_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
 
 	if (fd != -1)
 		close(fd);
-	if (h->type != MSG_AUTH_RESOLVE_REPLY && h->type != MSG_AUTH_CHECK_REPLY)
+	if (h->type != MSG_AUTH_RESOLVE_REPLY &&
+	    h->type != MSG_AUTH_CHECK_REPLY && h->type != MSG_AUTH_SCRAM_REPLY)
 		fatalx("worker: unexpected message %u from auth", h->type);
 	for (lp = &w->lookups; (l = *lp) != NULL; lp = &l->next)
 		if (l->id == h->id)
@@ -204,6 +230,10 @@ worker_on_auth_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
 	*lp = l->next;
 	if (h->type == MSG_AUTH_CHECK_REPLY || l->check_done != NULL) {
 		worker_check_reply(l, h, payload);
+		return;
+	}
+	if (h->type == MSG_AUTH_SCRAM_REPLY || l->scram_done != NULL) {
+		worker_scram_reply(l, h, payload);
 		return;
 	}
 	if (worker_parse_resolved(h, payload, &r, ptrs,
@@ -287,6 +317,20 @@ worker_auth_check(void *ctx, const char *login, const char *password,
 	msgq_send(w->auth, MSG_AUTH_CHECK, l->id, buf, llen + 1 + password_len,
 	    -1);
 	explicit_bzero(buf, sizeof(buf));
+}
+
+static void
+worker_auth_scram(void *ctx, const char *login, service_scram_done_fn done,
+    void *arg)
+{
+	struct worker *w = ctx;
+	struct worker_lookup *l = xcalloc(1, sizeof(*l));
+
+	l->scram_done = done;
+	l->arg = arg;
+	if (worker_ask(w, l))
+		msgq_send(w->auth, MSG_AUTH_SCRAM, l->id, login, strlen(login),
+		    -1);
 }
 
 /* --- queue channel -------------------------------------------------------- */
@@ -392,6 +436,19 @@ worker_on_resume_accept(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Hand an accepted socket to the session type of its listener. */
+bool
+serve_proto_served(enum conf_proto proto)
+{
+	switch (proto) {
+	case CONF_PROTO_SMTP:
+	case CONF_PROTO_SUBMISSION:
+	case CONF_PROTO_SUBMISSIONS:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Over a limit: one line in the listener's protocol, then close.  On
  * implicit-TLS ports nothing can be said in clear: just close. */
 static void
@@ -424,7 +481,14 @@ worker_start_session(struct worker *w, enum conf_proto proto, int fd,
 {
 	switch (proto) {
 	case CONF_PROTO_SMTP:
-		smtp_session_start(&w->smtp, fd, sa, len);
+		smtp_session_start(&w->smtp, fd, sa, len, SMTP_KIND_MX);
+		break;
+	case CONF_PROTO_SUBMISSION:
+		smtp_session_start(&w->smtp, fd, sa, len, SMTP_KIND_SUBMISSION);
+		break;
+	case CONF_PROTO_SUBMISSIONS:
+		smtp_session_start(&w->smtp, fd, sa, len,
+		    SMTP_KIND_SUBMISSIONS);
 		break;
 	default:
 		/* the parent binds only what workers serve */
@@ -598,7 +662,10 @@ worker_setup(struct worker *w)
 	w->queue = msgq_new(w->base, w->env->queue_fd, worker_on_queue_msg,
 	    worker_on_queue_closed, w);
 	w->auth_svc.check = worker_auth_check;
+	w->auth_svc.scram = worker_auth_scram;
 	w->auth_svc.ctx = w;
+	w->auth_svc.sasl_secret = w->env->sasl_secret;
+	w->auth_svc.sasl_secret_len = sizeof(w->env->sasl_secret);
 	w->smtp.conf = conf;
 	w->smtp.base = w->base;
 	w->smtp.ssl_ctx = w->env->ssl_ctx;
@@ -606,6 +673,7 @@ worker_setup(struct worker *w)
 	w->smtp.resolve = worker_resolve;
 	w->smtp.resolve_ctx = w;
 	w->smtp.queued = worker_queued;
+	w->smtp.auth = w->auth_svc;
 	w->smtp.queued_ctx = w;
 	w->smtp.session_ended = worker_session_ended;
 	w->smtp.ended_ctx = w;

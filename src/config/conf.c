@@ -21,7 +21,8 @@
 #include "core/mem.h"
 #include "core/str.h"
 
-#define CONF_TOKENS_MAX	4	/* name, two values, the first extra one */
+#define CONF_TOKENS_MAX	66	/* name, values, the first extra one (lists
+				 * take up to CONF_TOKENS_MAX - 2 values) */
 #define CONF_NAME_MAX	64	/* longer unknown names get no suggestion */
 #define CONF_SHOW_MAX	40	/* bytes of a token quoted in a message */
 #define CONF_SHOW_BUF	(CONF_SHOW_MAX * 4 + 8)
@@ -36,6 +37,7 @@ enum conf_type {
 	CONF_T_DURATION,	/* seconds, s m h d suffixes */
 	CONF_T_CHOICE,		/* words[0] | words[1], stored as a bool */
 	CONF_T_LISTEN,		/* PROTO ADDRESS:PORT, repeatable */
+	CONF_T_LIST,		/* WORD..., repeatable: the words add up */
 };
 
 struct conf_opt {
@@ -69,6 +71,8 @@ static int	conf_check_user(struct str, const char **);
 static int	conf_check_postmaster(struct str, const char **);
 static int	conf_check_dns_resolver(struct str, const char **);
 static int	conf_parse_port(struct str, uint16_t *);
+static int	conf_check_smarthost(struct str, const char **);
+static int	conf_check_smarthost_tls(struct str, const char **);
 
 /*
  * A field of struct conf, checked at compile time to be of type T: a
@@ -92,6 +96,8 @@ static int	conf_parse_port(struct str, uint16_t *);
 	    NULL }
 #define OPT_SIZE(n, f, d, lo, hi) \
 	{ n, CONF_T_SIZE, CONF_FIELD(f, size_t), d, lo, hi, NULL, NULL, NULL }
+#define OPT_LIST(n, f, chk) \
+	{ n, CONF_T_LIST, CONF_FIELD(f, char *), 0, 0, 0, NULL, NULL, chk }
 #define OPT_LISTEN(n) \
 	{ n, CONF_T_LISTEN, CONF_FIELD(nlisten, size_t), 0, 0, 0, NULL, NULL, \
 	    NULL }
@@ -114,6 +120,7 @@ static const struct conf_opt conf_opts[] = {
 	OPT_DURATION("shutdown_grace", shutdown_grace, SHUTDOWN_GRACE_DEFAULT,
 	    SHUTDOWN_GRACE_MIN, SHUTDOWN_GRACE_MAX),
 	OPT_BOOL("auth_plaintext_loopback", auth_plaintext_loopback, 0),
+	OPT_BOOL("submission_sender_check", submission_sender_check, 1),
 	OPT_LISTEN("listen"),
 	OPT_UINT("max_connections", max_connections, CONN_MAX_DEFAULT,
 	    CONN_MAX_MIN, CONN_MAX_MAX),
@@ -157,6 +164,32 @@ static const struct conf_opt conf_opts[] = {
 	OPT_PATH("dns_trust_anchor", dns_trust_anchor,
 	    "/usr/share/dns/root.key"),
 	OPT_CHOICE("dns_prefer", dns_prefer_ipv4, conf_prefer_words),
+	OPT_DURATION("mta_timeout_connect", mta_timeout_connect,
+	    MTA_TIMEOUT_CONNECT_DEFAULT, MTA_TIMEOUT_MIN, MTA_TIMEOUT_MAX),
+	OPT_DURATION("mta_timeout_greeting", mta_timeout_greeting,
+	    MTA_TIMEOUT_GREETING_DEFAULT, MTA_TIMEOUT_MIN, MTA_TIMEOUT_MAX),
+	OPT_DURATION("mta_timeout_mail", mta_timeout_mail,
+	    MTA_TIMEOUT_MAIL_DEFAULT, MTA_TIMEOUT_MIN, MTA_TIMEOUT_MAX),
+	OPT_DURATION("mta_timeout_rcpt", mta_timeout_rcpt,
+	    MTA_TIMEOUT_RCPT_DEFAULT, MTA_TIMEOUT_MIN, MTA_TIMEOUT_MAX),
+	OPT_DURATION("mta_timeout_data", mta_timeout_data,
+	    MTA_TIMEOUT_DATA_DEFAULT, MTA_TIMEOUT_MIN, MTA_TIMEOUT_MAX),
+	OPT_DURATION("mta_timeout_data_block", mta_timeout_data_block,
+	    MTA_TIMEOUT_DATA_BLOCK_DEFAULT, MTA_TIMEOUT_MIN, MTA_TIMEOUT_MAX),
+	OPT_DURATION("mta_timeout_data_end", mta_timeout_data_end,
+	    MTA_TIMEOUT_DATA_END_DEFAULT, MTA_TIMEOUT_MIN, MTA_TIMEOUT_MAX),
+	OPT_UINT("mta_max_connections_per_domain", mta_max_conn_per_domain,
+	    MTA_CONN_PER_DOMAIN_DEFAULT, MTA_CONN_PER_DOMAIN_MIN,
+	    MTA_CONN_PER_DOMAIN_MAX),
+	OPT_UINT("mta_max_rate_per_domain", mta_max_rate_per_domain,
+	    MTA_RATE_PER_DOMAIN_DEFAULT, MTA_RATE_PER_DOMAIN_MIN,
+	    MTA_RATE_PER_DOMAIN_MAX),
+	OPT_LIST("mta_tls_require", mta_tls_require, conf_check_hostname),
+	OPT_STR("smarthost", smarthost, NULL, conf_check_smarthost),
+	OPT_STR("smarthost_tls", smarthost_tls, "starttls",
+	    conf_check_smarthost_tls),
+	OPT_PATH("smarthost_auth_file", smarthost_auth_file, NULL),
+	OPT_LIST("smarthost_domains", smarthost_domains, conf_check_hostname),
 };
 
 #define CONF_NOPTS	(sizeof(conf_opts) / sizeof(conf_opts[0]))
@@ -543,6 +576,94 @@ conf_check_dns_resolver(struct str s, const char **why_r)
 	return 0;
 }
 
+/* "HOST", "HOST:PORT", "[ADDRESS]:PORT" or "[ADDRESS]" (the brackets
+ * for IPv6; a bracketed name is taken as it is). */
+static int
+conf_check_smarthost(struct str s, const char **why_r)
+{
+	const char *colon = NULL, *close;
+	struct str host = s;
+	uint16_t port;
+
+	*why_r = "expected HOST, HOST:PORT or [ADDRESS]:PORT";
+	if (s.p[0] == '[') {
+		if ((close = memchr(s.p, ']', s.len)) == NULL)
+			return -1;
+		host = str_make(s.p + 1, (size_t)(close - s.p - 1));
+		if (close + 1 < s.p + s.len && close[1] != ':')
+			return -1;
+		if (close + 1 < s.p + s.len)
+			colon = close + 1;
+		if (host.len == 0 || host.len > SMTP_DOMAIN_MAX)
+			return -1;
+		if (memchr(host.p, ':', host.len) == NULL &&
+		    conf_check_hostname(host, why_r) == -1)
+			return -1;
+	} else {
+		if ((colon = memchr(s.p, ':', s.len)) != NULL)
+			host = str_make(s.p, (size_t)(colon - s.p));
+		if (conf_check_hostname(host, why_r) == -1)
+			return -1;
+	}
+	if (colon != NULL && conf_parse_port(str_make(colon + 1,
+	    (size_t)(s.p + s.len - colon - 1)), &port) == -1) {
+		*why_r = "the port must be 1 to 65535";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_check_smarthost_tls(struct str s, const char **why_r)
+{
+	*why_r = "use starttls, implicit or none";
+	return str_eq(s, STR_LIT("starttls")) || str_eq(s,
+	    STR_LIT("implicit")) || str_eq(s, STR_LIT("none")) ? 0 : -1;
+}
+
+/* A list option: every word checked, added in lower case after the words
+ * of earlier lines, one space between words. */
+static void
+conf_set_list(struct conf_parser *cp, const struct conf_opt *o,
+    const struct conf_line *ln)
+{
+	char **dst = conf_field(cp->conf, o);
+	char show[CONF_SHOW_BUF];
+	const char *why;
+	struct buf b;
+
+	if (ln->ntok == CONF_TOKENS_MAX) {
+		conf_error(cp, ln->tok[CONF_TOKENS_MAX - 1].col, "too many "
+		    "values for %s on one line (at most %d): repeat the option",
+		    o->name, CONF_TOKENS_MAX - 2);
+		return;
+	}
+	for (size_t i = 1; i < ln->ntok; i++) {
+		if (o->check != NULL && o->check(ln->tok[i].s, &why) == -1) {
+			conf_error(cp, ln->tok[i].col, "bad %s %s: %s", o->name,
+			    conf_show(ln->tok[i].s, show), why);
+			return;
+		}
+	}
+	buf_init(&b, CONF_FILE_MAX);
+	if (*dst != NULL)
+		(void)buf_append_str(&b, *dst);
+	for (size_t i = 1; i < ln->ntok; i++) {
+		if (b.len > 0)
+			(void)buf_append(&b, " ", 1);
+		for (size_t k = 0; k < ln->tok[i].s.len; k++) {
+			char c = ln->tok[i].s.p[k];
+
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c - 'A' + 'a');
+			(void)buf_append(&b, &c, 1);
+		}
+	}
+	free(*dst);
+	*dst = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+}
+
 static void
 conf_set_string(struct conf_parser *cp, const struct conf_opt *o,
     const struct conf_token *v)
@@ -907,6 +1028,9 @@ conf_set(struct conf_parser *cp, const struct conf_opt *o,
 	case CONF_T_LISTEN:
 		conf_set_listen(cp, ln);
 		break;
+	case CONF_T_LIST:
+		conf_set_list(cp, o, ln);
+		break;
 	}
 }
 
@@ -923,7 +1047,8 @@ conf_apply(struct conf_parser *cp, const struct conf_line *ln)
 		conf_unknown(cp, &ln->tok[0]);
 		return;
 	}
-	if (cp->seen[idx] != 0 && o->type != CONF_T_LISTEN) {
+	if (cp->seen[idx] != 0 && o->type != CONF_T_LISTEN &&
+	    o->type != CONF_T_LIST) {
 		conf_error(cp, ln->tok[0].col, "duplicate option %s (first set "
 		    "at line %zu)", o->name, cp->seen[idx]);
 		return;
@@ -937,7 +1062,7 @@ conf_apply(struct conf_parser *cp, const struct conf_line *ln)
 		    "PROTOCOL ADDRESS:PORT" : "a value");
 		return;
 	}
-	if (ln->ntok > 1 + nargs) {
+	if (ln->ntok > 1 + nargs && o->type != CONF_T_LIST) {
 		conf_error(cp, ln->tok[1 + nargs].col, "unexpected %s after "
 		    "the value of %s", conf_show(ln->tok[1 + nargs].s, show),
 		    o->name);
@@ -1201,7 +1326,8 @@ conf_free(struct conf **confp)
 		return;
 	for (size_t i = 0; i < CONF_NOPTS; i++) {
 		if (conf_opts[i].type == CONF_T_STRING ||
-		    conf_opts[i].type == CONF_T_PATH)
+		    conf_opts[i].type == CONF_T_PATH ||
+		    conf_opts[i].type == CONF_T_LIST)
 			free(*(char **)conf_field(c, &conf_opts[i]));
 	}
 	free(c->path);

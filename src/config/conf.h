@@ -28,6 +28,24 @@
 #define QUEUE_DELAY_WARNING_MIN		0	/* no delay notices */
 #define QUEUE_DELAY_WARNING_MAX		(100 * 24 * 3600)
 
+/* Outbound SMTP client (src/mta): timeouts in seconds, RFC 5321
+ * §4.5.3.2 for the defaults, and per-destination limits. */
+#define MTA_TIMEOUT_CONNECT_DEFAULT	30
+#define MTA_TIMEOUT_GREETING_DEFAULT	(5 * 60)	/* also EHLO, STARTTLS, AUTH */
+#define MTA_TIMEOUT_MAIL_DEFAULT	(5 * 60)	/* also RSET */
+#define MTA_TIMEOUT_RCPT_DEFAULT	(5 * 60)
+#define MTA_TIMEOUT_DATA_DEFAULT	(2 * 60)	/* the 354 to DATA */
+#define MTA_TIMEOUT_DATA_BLOCK_DEFAULT	(3 * 60)	/* each block sent */
+#define MTA_TIMEOUT_DATA_END_DEFAULT	(10 * 60)	/* the reply to "." */
+#define MTA_TIMEOUT_MIN			1
+#define MTA_TIMEOUT_MAX			3600
+#define MTA_CONN_PER_DOMAIN_DEFAULT	5
+#define MTA_CONN_PER_DOMAIN_MIN		1
+#define MTA_CONN_PER_DOMAIN_MAX		1000
+#define MTA_RATE_PER_DOMAIN_DEFAULT	0	/* messages a minute; 0: no limit */
+#define MTA_RATE_PER_DOMAIN_MIN		0
+#define MTA_RATE_PER_DOMAIN_MAX		1000000
+
 enum conf_proto {
 	CONF_PROTO_SMTP,	/* port 25: mail from the world */
 	CONF_PROTO_SUBMISSION,	/* 587: STARTTLS, AUTH */
@@ -72,6 +90,10 @@ struct conf {
 					 * yes|no; default no: yes lets clients
 					 * on 127.0.0.0/8 and ::1 use AUTH
 					 * without TLS */
+	bool		 submission_sender_check; /* "submission_sender_check"
+					 * yes|no; default yes: an authenticated
+					 * user may use only its own address and
+					 * the aliases that reach it as sender */
 
 	struct conf_listen listen[CONF_LISTEN_MAX];
 	size_t		 nlisten;
@@ -108,6 +130,28 @@ struct conf {
 					 * /usr/share/dns/root.key */
 	bool		 dns_prefer_ipv4; /* "dns_prefer ipv6|ipv4"; default
 					 * ipv6 */
+
+	/* Outbound SMTP client (src/mta, doc/MTA.md); durations */
+	unsigned	 mta_timeout_connect;	/* "mta_timeout_connect" */
+	unsigned	 mta_timeout_greeting;	/* "mta_timeout_greeting" */
+	unsigned	 mta_timeout_mail;	/* "mta_timeout_mail" */
+	unsigned	 mta_timeout_rcpt;	/* "mta_timeout_rcpt" */
+	unsigned	 mta_timeout_data;	/* "mta_timeout_data" */
+	unsigned	 mta_timeout_data_block; /* "mta_timeout_data_block" */
+	unsigned	 mta_timeout_data_end;	/* "mta_timeout_data_end" */
+	unsigned	 mta_max_conn_per_domain; /* "mta_max_connections_per_domain" */
+	unsigned	 mta_max_rate_per_domain; /* "mta_max_rate_per_domain";
+					 * messages a minute, 0 = no limit */
+	char		*mta_tls_require;	/* "mta_tls_require DOMAIN...":
+					 * list, words separated by one
+					 * space, lower case; NULL = none */
+	char		*smarthost;		/* "smarthost HOST[:PORT]" or
+					 * "[ADDR]:PORT"; NULL = MX routing */
+	char		*smarthost_tls;		/* "smarthost_tls starttls|implicit|
+					 * none"; default starttls */
+	char		*smarthost_auth_file;	/* "smarthost_auth_file PATH" */
+	char		*smarthost_domains;	/* "smarthost_domains DOMAIN...":
+					 * list as above; NULL = all */
 };
 
 /* Parse FILE.  On error returns NULL and sets *err_r to a malloc'ed

@@ -11,12 +11,23 @@
 typedef void (*service_check_done_fn)(void *arg, int result,
     const char *user);
 
+/* result as above; sec is the reply (its secrets) when MSG_CHECK_OK. */
+typedef void (*service_scram_done_fn)(void *arg, int result,
+    const struct msg_scram_reply *sec, const char *user);
+
 struct service_auth {
 	/* Check login/password in the auth process.  The caller wipes its
 	 * copy of the password after the call; no copy is kept here. */
 	void	(*check)(void *ctx, const char *login, const char *password,
 		    size_t password_len, service_check_done_fn done, void *arg);
+	/* Fetch the SCRAM-SHA-256 secrets of a login. */
+	void	(*scram)(void *ctx, const char *login,
+		    service_scram_done_fn done, void *arg);
 	void	*ctx;
+	/* The server secret SCRAM derives unknown users' fake salts from
+	 * (the same in every process and across restarts). */
+	const uint8_t	*sasl_secret;
+	size_t		 sasl_secret_len;
 };
 
 #endif

@@ -115,11 +115,12 @@ smtp_in_max(const struct conf *conf)
 
 void
 smtp_session_start(struct smtp_server *srv, int fd, const struct sockaddr *sa,
-    socklen_t salen)
+    socklen_t salen, enum smtp_kind kind)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
 
 	s->srv = srv;
+	s->kind = kind;
 	s->id = id_new();
 	s->refs = 1;
 	s->conn = conn_new(srv->base, fd, sa, salen, smtp_in_max(srv->conf),
@@ -130,8 +131,18 @@ smtp_session_start(struct smtp_server *srv, int fd, const struct sockaddr *sa,
 	srv->sessions = s;
 	s->prevp = &srv->sessions;
 	srv->nsessions++;
-	log_event(s->id, "smtp", "connected", "addr=%s", s->conn->addr);
+	log_event(s->id, "smtp", "connected", "addr=%s kind=%s", s->conn->addr,
+	    kind == SMTP_KIND_MX ? "mx" : "submission");
 	conn_set_timeout(s->conn, srv->conf->smtp_timeout);
+	if (kind == SMTP_KIND_SUBMISSIONS) {
+		if (srv->ssl_ctx == NULL) {
+			conn_abort(s->conn, "no TLS for an implicit-TLS port");
+			return;
+		}
+		/* RFC 8314: the handshake first, the greeting inside it */
+		conn_starttls(s->conn, srv->ssl_ctx);
+		return;
+	}
 	smtp_reply(s, "220 %s ESMTP facteur", srv->conf->hostname);
 }
 
@@ -141,6 +152,7 @@ smtp_session_free(struct smtp_session *s)
 	struct smtp_server *srv = s->srv;
 
 	smtp_tx_reset(s);
+	smtp_auth_cleanup(s);
 	if ((*s->prevp = s->next) != NULL)
 		s->next->prevp = s->prevp;
 	srv->nsessions--;
@@ -202,6 +214,12 @@ smtp_on_tls(struct conn *c, void *arg)
 	struct smtp_session *s = arg;
 
 	log_event(s->id, "smtp", "starttls", "%s", c->tls_info);
+	if (s->kind == SMTP_KIND_SUBMISSIONS && s->state == SMTP_STATE_CONNECTED &&
+	    s->helo[0] == '\0' && !s->esmtp) {
+		conn_set_timeout(c, s->srv->conf->smtp_timeout);
+		smtp_reply(s, "220 %s ESMTP facteur", s->srv->conf->hostname);
+		return;
+	}
 	/* RFC 3207 §4.2: forget everything learnt before TLS */
 	smtp_tx_reset(s);
 	s->esmtp = false;
@@ -275,6 +293,17 @@ smtp_dispatch(struct smtp_session *s, struct str line)
 	(void)cmd->flags;
 }
 
+/* AUTH lines carry SASL payloads (RFC 4954 §4: up to 12288 octets). */
+static size_t
+smtp_line_max(const struct smtp_session *s)
+{
+	size_t max = s->srv->conf->smtp_max_line;
+
+	if (s->kind != SMTP_KIND_MX && max < SMTP_AUTH_LINE_MAX)
+		max = SMTP_AUTH_LINE_MAX;
+	return max;
+}
+
 static bool
 smtp_can_process(struct smtp_session *s)
 {
@@ -312,13 +341,18 @@ smtp_process(struct smtp_session *s)
 			buf_consume(&c->in, skipped);
 			continue;
 		}
-		n = smtp_parse_line(c->in.p, c->in.len,
-		    s->srv->conf->smtp_max_line, &line);
+		n = smtp_parse_line(c->in.p, c->in.len, smtp_line_max(s),
+		    &line);
 		if (n == 0)
 			break;
 		if (n < 0) {
 			s->skipping = true;
 			smtp_bad(s, "500 5.5.2 Error: line too long");
+			continue;
+		}
+		if (s->sasl != NULL) {	/* a line of an AUTH exchange */
+			smtp_auth_line(s, line);
+			buf_consume(&c->in, (size_t)n);
 			continue;
 		}
 		if (smtp_stop_check(s))
@@ -394,6 +428,7 @@ smtp_do_ehlo(struct smtp_session *s, struct str args)
 	smtp_reply(s, "250-SIZE %zu", conf->smtp_max_message_size);
 	if (s->srv->ssl_ctx != NULL && c->tls == CONN_TLS_NONE)
 		smtp_reply(s, "250-STARTTLS");
+	smtp_auth_ehlo(s);
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtp_reply(s, "250-8BITMIME");
 	smtp_reply(s, "250-SMTPUTF8");
@@ -433,6 +468,10 @@ smtp_do_mail(struct smtp_session *s, struct str args)
 		smtp_close(s, "too many messages");
 		return;
 	}
+	if (s->kind != SMTP_KIND_MX && s->auth_user[0] == '\0') {
+		smtp_bad(s, "530 5.7.0 Error: authentication required");
+		return;
+	}
 	smtp_tx_reset(s);
 	if (smtp_parse_mail(args, &tx->mail, &err) == -1) {
 		smtp_bad(s, "%d %s %s", err.code, err.ecode, err.text);
@@ -449,6 +488,11 @@ smtp_do_mail(struct smtp_session *s, struct str args)
 	}
 	tx->qid = id_new();
 	smtp_enter_state(s, SMTP_STATE_MAIL);
+	if (s->kind != SMTP_KIND_MX) {
+		/* the sender must be one of the user's addresses */
+		smtp_auth_check_sender(s);
+		return;
+	}
 	smtp_reply(s, "250 2.1.0 Ok");
 }
 
@@ -632,7 +676,7 @@ smtp_do_expn(struct smtp_session *s, struct str args)
 static void
 smtp_do_auth(struct smtp_session *s, struct str args)
 {
-	smtp_bad(s, "503 5.5.1 Error: authentication not enabled");
+	smtp_auth_command(s, args);
 }
 
 /* --- shutdown ---------------------------------------------------------- */

@@ -16,9 +16,18 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "proc/service.h"
+
 struct conf;
 struct workq;
 struct smtp_session;
+
+/* What a listener is for. */
+enum smtp_kind {
+	SMTP_KIND_MX,		/* port 25: mail for our domains */
+	SMTP_KIND_SUBMISSION,	/* 587: STARTTLS, then AUTH, then relay */
+	SMTP_KIND_SUBMISSIONS,	/* 465: the same in implicit TLS */
+};
 
 /* The answer to a recipient lookup. */
 struct smtp_resolved {
@@ -42,6 +51,7 @@ struct smtp_server {
 	void			(*resolve)(void *ctx, const char *addr,
 				    smtp_resolve_done_fn done, void *arg);
 	void			*resolve_ctx;
+	struct service_auth	 auth;		/* password checks (AUTH) */
 	/* A message entered the outbound queue (tell the queue process). */
 	void			(*queued)(void *ctx, uint64_t qid);
 	void			*queued_ctx;
@@ -56,7 +66,7 @@ struct smtp_server {
 };
 
 void	smtp_session_start(struct smtp_server *srv, int fd,
-	    const struct sockaddr *sa, socklen_t salen);
+	    const struct sockaddr *sa, socklen_t salen, enum smtp_kind kind);
 /* Graceful stop: idle sessions get 421 now, the others after their
  * transaction ends.  smtp_server_idle() tells when all are gone. */
 void	smtp_server_stop(struct smtp_server *srv);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "auth/sasl.h"
 #include "net/conn.h"
 #include "smtp/smtp_parse.h"
 #include "smtp/smtp_server.h"
@@ -55,6 +56,9 @@ struct smtp_tx {
 	bool			 tmp_open;
 	struct queue_new	 qn;
 	bool			 qn_open;
+	bool			 hdr_hold;	/* submission: header kept back */
+	int			 hdr_state;
+	struct buf		 hdr;
 	const char		*write_err;	/* a write to tmp failed */
 	struct smtp_data	 data;
 	bool			 bdat;		/* BDAT used in this tx */
@@ -83,6 +87,10 @@ struct smtp_session {
 	struct smtp_tx		 tx;
 	time_t			 data_started;
 	char			 auth_user[SMTP_PATH_MAX + 1];	/* "" = none */
+	enum smtp_kind		 kind;
+	struct sasl		*sasl;		/* an AUTH exchange under way */
+	struct event		*ev_auth_delay;	/* answer of a failed AUTH */
+	enum sasl_res		 auth_res;	/* ... and what it will say */
 };
 
 /* smtp_server.c */
@@ -94,6 +102,16 @@ void	smtp_close(struct smtp_session *s, const char *reason);
 void	smtp_session_unref(struct smtp_session *s);
 void	smtp_session_resume(struct smtp_session *s);
 void	smtp_enter_state(struct smtp_session *s, enum smtp_state st);
+
+/* smtp_auth.c */
+void	smtp_auth_command(struct smtp_session *s, struct str args);
+void	smtp_auth_line(struct smtp_session *s, struct str line);
+void	smtp_auth_ehlo(struct smtp_session *s);
+bool	smtp_auth_allowed(struct smtp_session *s);
+void	smtp_auth_cleanup(struct smtp_session *s);
+/* Submission: is this sender one of the authenticated user's
+ * addresses?  Replies and resumes the session itself. */
+void	smtp_auth_check_sender(struct smtp_session *s);
 
 /* smtp_tx.c */
 void	smtp_tx_reset(struct smtp_session *s);

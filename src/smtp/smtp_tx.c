@@ -40,6 +40,7 @@ smtp_tx_reset(struct smtp_session *s)
 		maildir_tmp_abort(&tx->tmp);
 	if (tx->qn_open)
 		queue_fs_abort(&tx->qn);
+	buf_free(&tx->hdr);
 	for (size_t i = 0; i < tx->nrcpts; i++) {
 		free(tx->rcpts[i].addr);
 		free(tx->rcpts[i].orcpt);
@@ -160,9 +161,14 @@ smtp_tx_add_target(struct smtp_session *s, const char *maildir,
 static const char *
 smtp_tx_protocol(struct smtp_session *s)
 {
+	bool tls = s->conn->tls == CONN_TLS_ON, auth = s->auth_user[0] != '\0';
+
+	/* RFC 3848 */
 	if (!s->esmtp)
 		return "SMTP";
-	return s->conn->tls == CONN_TLS_ON ? "ESMTPS" : "ESMTP";
+	if (auth)
+		return tls ? "ESMTPSA" : "ESMTPA";
+	return tls ? "ESMTPS" : "ESMTP";
 }
 
 /* Return-Path, Delivered-To (one mailbox only: several share one file)
@@ -199,41 +205,112 @@ smtp_tx_open_local(struct smtp_session *s, const char **err_r)
 {
 	struct smtp_tx *tx = &s->tx;
 	const char *dir = tx->targets[0].maildir;
-	struct buf b;
-	int rc;
 
 	if (maildir_tmp_open(dir, &tx->tmp, err_r) == -1 &&
 	    (maildir_create(dir, (uid_t)-1, (gid_t)-1, err_r) == -1 ||
 	    maildir_tmp_open(dir, &tx->tmp, err_r) == -1))
 		return -1;
 	tx->tmp_open = true;
-	buf_init(&b, 16384);
-	smtp_tx_trace(s, &b, true);
-	rc = maildir_tmp_write(&tx->tmp, b.p, b.len, err_r);
-	buf_free(&b);
-	return rc;
+	return 0;
 }
 
 static int
 smtp_tx_open_queue(struct smtp_session *s, const char **err_r)
 {
 	struct smtp_tx *tx = &s->tx;
-	const char *data_dir = s->srv->conf->data_dir;
-	struct buf b;
-	int rc;
 
-	if (queue_fs_new(data_dir, tx->qid, &tx->qn, err_r) == -1)
+	if (queue_fs_new(s->srv->conf->data_dir, tx->qid, &tx->qn, err_r) == -1)
 		return -1;
 	tx->qn_open = true;
+	return 0;
+}
+
+/* Write p to every open copy; a failure is remembered for the reply. */
+static void
+smtp_tx_write(struct smtp_session *s, const void *p, size_t n)
+{
+	struct smtp_tx *tx = &s->tx;
+	const char *err;
+
+	if (tx->write_err != NULL || n == 0)
+		return;
+	if (tx->tmp_open && maildir_tmp_write(&tx->tmp, p, n, &err) == -1)
+		tx->write_err = err;
+	else if (tx->qn_open && queue_fs_write(&tx->qn, p, n, &err) == -1)
+		tx->write_err = err;
+}
+
+/* The trace headers of each copy, then what the message lacks. */
+static void
+smtp_tx_write_trace(struct smtp_session *s, const char *extra)
+{
+	struct smtp_tx *tx = &s->tx;
+	const char *err;
+	struct buf b;
+
 	buf_init(&b, 16384);
-	smtp_tx_trace(s, &b, false);
-	rc = queue_fs_write(&tx->qn, b.p, b.len, err_r);
+	if (tx->tmp_open) {
+		smtp_tx_trace(s, &b, true);
+		buf_append_str(&b, extra);
+		if (maildir_tmp_write(&tx->tmp, b.p, b.len, &err) == -1)
+			tx->write_err = err;
+		buf_reset(&b);
+	}
+	if (tx->qn_open && tx->write_err == NULL) {
+		smtp_tx_trace(s, &b, false);
+		buf_append_str(&b, extra);
+		if (queue_fs_write(&tx->qn, b.p, b.len, &err) == -1)
+			tx->write_err = err;
+	}
 	buf_free(&b);
-	return rc;
+}
+
+/* A header line starting at p names this field? */
+static bool
+smtp_tx_has_field(const struct buf *h, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i + n <= h->len; i++) {
+		if (i > 0 && (i < 2 || h->p[i - 1] != '\n'))
+			continue;
+		if (strncasecmp(h->p + i, name, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Submission (RFC 6409 §8): add Message-ID and Date when the client did
+ * not; written right after our trace headers, before the client's. */
+static void
+smtp_tx_flush_header(struct smtp_session *s)
+{
+	struct smtp_tx *tx = &s->tx;
+	char extra[512] = "", date[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n = 0;
+
+	tx->hdr_hold = false;
+	if (!smtp_tx_has_field(&tx->hdr, "message-id:"))
+		n += snprintf(extra + n, sizeof(extra) - (size_t)n,
+		    "Message-ID: <%016llx.%016llx@%s>\r\n",
+		    (unsigned long long)tx->qid, (unsigned long long)s->id,
+		    s->srv->conf->hostname);
+	if (!smtp_tx_has_field(&tx->hdr, "date:")) {
+		localtime_r(&now, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+		snprintf(extra + n, sizeof(extra) - (size_t)n, "Date: %s\r\n",
+		    date);
+	}
+	smtp_tx_write_trace(s, extra);
+	smtp_tx_write(s, tx->hdr.p, tx->hdr.len);
+	buf_free(&tx->hdr);
 }
 
 /* DATA or the first BDAT: open the Maildir copy (local recipients) and
- * the queue copy (remote ones), each with its trace headers. */
+ * the queue copy (remote ones).  Submitted messages keep their header
+ * block in memory until it ends, to complete it. */
 int
 smtp_tx_begin(struct smtp_session *s)
 {
@@ -253,7 +330,44 @@ smtp_tx_begin(struct smtp_session *s)
 		tx->tmp_open = tx->qn_open = false;
 		return -1;
 	}
+	if (s->kind == SMTP_KIND_MX) {
+		smtp_tx_write_trace(s, "");
+		return 0;
+	}
+	tx->hdr_hold = true;
+	tx->hdr_state = 2;	/* "just after a line end": an empty header */
+	buf_init(&tx->hdr, conf->smtp_max_header_size + 4);
 	return 0;
+}
+
+/* Hold header bytes until the empty line; returns how many of p[0..n)
+ * belong to the header. */
+static size_t
+smtp_tx_hold(struct smtp_session *s, const char *p, size_t n)
+{
+	struct smtp_tx *tx = &s->tx;
+	size_t i;
+
+	for (i = 0; i < n && tx->hdr_hold; i++) {
+		/* hdr_state: 0 in a line, 1 saw CR, 2 at a line start,
+		 * 3 CR at a line start */
+		switch (p[i]) {
+		case '\r':
+			tx->hdr_state = tx->hdr_state == 2 ? 3 : 1;
+			break;
+		case '\n':
+			if (tx->hdr_state == 3)
+				tx->hdr_hold = false;	/* the empty line */
+			else
+				tx->hdr_state = 2;
+			break;
+		default:
+			tx->hdr_state = 0;
+		}
+	}
+	if (buf_append(&tx->hdr, p, i) == -1)
+		tx->hdr_hold = false;	/* too big: refused at the end */
+	return i;
 }
 
 /* Sink for unstuffed content: into the open copies.  A failed write is
@@ -264,14 +378,17 @@ smtp_tx_out(void *arg, const char *p, size_t n)
 {
 	struct smtp_session *s = arg;
 	struct smtp_tx *tx = &s->tx;
-	const char *err;
+	size_t used;
 
-	if (tx->write_err != NULL)
-		return 0;
-	if (tx->tmp_open && maildir_tmp_write(&tx->tmp, p, n, &err) == -1)
-		tx->write_err = err;
-	else if (tx->qn_open && queue_fs_write(&tx->qn, p, n, &err) == -1)
-		tx->write_err = err;
+	if (tx->hdr_hold) {
+		used = smtp_tx_hold(s, p, n);
+		if (tx->hdr_hold)
+			return 0;
+		smtp_tx_flush_header(s);
+		p += used;
+		n -= used;
+	}
+	smtp_tx_write(s, p, n);
 	return 0;
 }
 
@@ -376,6 +493,8 @@ smtp_tx_finish(struct smtp_session *s)
 	struct smtp_commit *cm;
 	unsigned e = tx->data.errors;
 
+	if (tx->hdr_hold)	/* a message that is all header */
+		smtp_tx_flush_header(s);
 	s->mails++;
 	smtp_enter_state(s, SMTP_STATE_READY);
 	conn_set_timeout(s->conn, s->srv->conf->smtp_timeout);
