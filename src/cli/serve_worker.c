@@ -23,6 +23,7 @@
 #include "proc/proc.h"
 #include "proc/service.h"
 #include "cli/serve.h"
+#include "pop3/pop3_server.h"
 #include "smtp/smtp_server.h"
 
 #define WORKER_FSYNC_THREADS	8	/* doc/QUEUE.md: fsync rate peaks near 8 */
@@ -65,6 +66,7 @@ struct worker {
 	struct worker_lookup	*lookups;
 	uint64_t		 next_lookup;
 	struct smtp_server	 smtp;
+	struct pop3_server	 pop3;
 	struct service_auth	 auth_svc;	/* password checks, for sessions */
 	bool			 stopping;	/* not accepting any more */
 	bool			 retiring;	/* ... after a reload */
@@ -443,6 +445,8 @@ serve_proto_served(enum conf_proto proto)
 	case CONF_PROTO_SMTP:
 	case CONF_PROTO_SUBMISSION:
 	case CONF_PROTO_SUBMISSIONS:
+	case CONF_PROTO_POP3:
+	case CONF_PROTO_POP3S:
 		return true;
 	default:
 		return false;
@@ -489,6 +493,12 @@ worker_start_session(struct worker *w, enum conf_proto proto, int fd,
 	case CONF_PROTO_SUBMISSIONS:
 		smtp_session_start(&w->smtp, fd, sa, len,
 		    SMTP_KIND_SUBMISSIONS);
+		break;
+	case CONF_PROTO_POP3:
+		pop3_session_start(&w->pop3, fd, sa, len, false);
+		break;
+	case CONF_PROTO_POP3S:
+		pop3_session_start(&w->pop3, fd, sa, len, true);
 		break;
 	default:
 		/* the parent binds only what workers serve */
@@ -538,7 +548,7 @@ static void
 worker_check_done(struct worker *w)
 {
 	if (w->stopping && smtp_server_idle(&w->smtp) &&
-	    workq_pending(w->smtp.wq) == 0)
+	    pop3_server_idle(&w->pop3) && workq_pending(w->smtp.wq) == 0)
 		event_base_loopexit(w->base, NULL);
 }
 
@@ -554,12 +564,13 @@ worker_on_grace(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 
 	log_event(0, "worker", "grace-expired", "slot=%u sessions=%u",
-	    w->env->slot, w->smtp.nsessions);
+	    w->env->slot, w->smtp.nsessions + w->pop3.nsessions);
 	if (w->retiring) {	/* lingered long enough: stop gracefully */
 		worker_stop(w, w->env->conf->shutdown_grace, false);
 		return;
 	}
 	smtp_server_kill(&w->smtp);
+	pop3_server_kill(&w->pop3);
 }
 
 static void
@@ -591,8 +602,10 @@ worker_stop(struct worker *w, unsigned grace, bool retire)
 	}
 	w->stopping = true;
 	w->retiring = retire;
-	if (!retire)
+	if (!retire) {
 		smtp_server_stop(&w->smtp);
+		pop3_server_stop(&w->pop3);
+	}
 	evtimer_add(w->ev_grace, &tv);
 	worker_check_done(w);
 }
@@ -610,6 +623,7 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
 		if (w->stopping && !w->retiring) {
 			/* a second request: shorten the grace */
 			smtp_server_kill(&w->smtp);
+	pop3_server_kill(&w->pop3);
 			return;
 		}
 		worker_stop(w, w->env->conf->shutdown_grace, false);
@@ -677,6 +691,13 @@ worker_setup(struct worker *w)
 	w->smtp.queued_ctx = w;
 	w->smtp.session_ended = worker_session_ended;
 	w->smtp.ended_ctx = w;
+	w->pop3.conf = conf;
+	w->pop3.base = w->base;
+	w->pop3.ssl_ctx = w->env->ssl_ctx;
+	w->pop3.wq = w->smtp.wq;
+	w->pop3.auth = w->auth_svc;
+	w->pop3.session_ended = worker_session_ended;
+	w->pop3.ended_ctx = w;
 }
 
 void

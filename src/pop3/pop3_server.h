@@ -37,8 +37,11 @@ void	pop3_session_start(struct pop3_server *srv, int fd,
 	    const struct sockaddr *sa, socklen_t salen, bool implicit_tls);
 /* Graceful stop: sessions in AUTHORIZATION get "-ERR [SYS/TEMP]" and
  * close; TRANSACTION sessions close at their next command boundary
- * without entering UPDATE (no deletion). */
+ * without entering UPDATE (no deletion), except that a QUIT still runs
+ * UPDATE (the client asked to commit; the disk job is short). */
 void	pop3_server_stop(struct pop3_server *srv);
+/* Grace ran out: close every session without UPDATE (one already in
+ * UPDATE finishes its disk job first). */
 void	pop3_server_kill(struct pop3_server *srv);
 bool	pop3_server_idle(struct pop3_server *srv);
 

@@ -1,0 +1,382 @@
+#!/bin/sh
+# bench/run.sh: facteur vs Postfix, durable SMTP intake into Maildir, side
+# by side on 127.0.0.1, printed as ratios (doc/BENCH.md).
+#
+#   sh bench/run.sh [--postfix-only | --facteur-only]
+#
+# Environment:
+#   BENCH_SCALE=1        multiply every message count (e.g. 0.2 or 3)
+#   BENCH_SIZES="5 100"  message payload sizes in KB (smtp-source -l)
+#   BENCH_CONC="1 10 50" parallel SMTP sessions (smtp-source -s)
+#   BENCH_REUSE=0        1: each session sends all its messages over one
+#                        connection (smtp-source -d); 0: one per connection
+#   BENCH_REPEAT=1       runs per size and concurrency (table: medians)
+#   BENCH_FROM=u1@bench.test  envelope sender
+#   BENCH_DIR=/var/tmp/facteur-bench  work dir (wiped at start; must be a
+#                        fixed path: it is listed in /etc/postfix/main.cf)
+#   BENCH_TIMEOUT=300    seconds allowed per run
+#   FACTEUR_BIN=build/facteur
+#
+# Needs root (creates the users facteur and fbench, runs Postfix).  Stops
+# everything it started on exit, failure or interrupt.
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=/usr/bin/python3
+HELPER="$ROOT/bench/bench.py"
+W=${BENCH_DIR:-/var/tmp/facteur-bench}
+FACTEUR_BIN=${FACTEUR_BIN:-$ROOT/build/facteur}
+SMTP_SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
+SCALE=${BENCH_SCALE:-1}
+SIZES=${BENCH_SIZES:-5 100}
+CONCS=${BENCH_CONC:-1 10 50}
+REUSE=${BENCH_REUSE:-0}
+REPEAT=${BENCH_REPEAT:-1}
+FROM=${BENCH_FROM:-u1@bench.test}
+TIMEOUT=${BENCH_TIMEOUT:-300}
+RESULTS_DIR="$ROOT/bench/results"
+VUSER=fbench		# owner of Postfix's virtual mailboxes
+
+do_postfix=1
+do_facteur=1
+for arg in "$@"; do
+	case "$arg" in
+	--postfix-only) do_facteur=0 ;;
+	--facteur-only) do_postfix=0 ;;
+	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" |
+	    sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "usage: sh bench/run.sh [--postfix-only|--facteur-only]" >&2
+	   exit 2 ;;
+	esac
+done
+
+say() { echo "bench: $*"; }
+die() { echo "bench: error: $*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (creates users, runs Postfix)"
+case "$W" in
+/?*) ;;
+*) die "BENCH_DIR must be an absolute path: $W" ;;
+esac
+[ -x "$SMTP_SOURCE" ] || die "$SMTP_SOURCE missing (package postfix: sh scripts/deps.sh bench)"
+if [ "$do_facteur" = 1 ] && [ ! -x "$FACTEUR_BIN" ]; then
+	die "$FACTEUR_BIN missing (make build)"
+fi
+
+# the messages counts of a run: base counts (about 3-10 s each here) x SCALE
+count_for() { # size_kb conc
+	case "$1:$2" in
+	5:1) n=1000 ;;
+	5:*) n=3000 ;;
+	*:1) n=500 ;;
+	*) n=1000 ;;
+	esac
+	awk -v n="$n" -v s="$SCALE" 'BEGIN { c = int(n * s + 0.5); if (c < 1) c = 1; print c }'
+}
+
+# --- one bench at a time, work dir ------------------------------------------
+mkdir -p "$W"
+exec 9>"$W.lock"
+flock -n 9 || die "another bench holds $W.lock"
+
+PCONF="$W/postfix/etc"
+FPID=""
+postfix_started=0
+
+stop_postfix() {
+	[ -f "$PCONF/main.cf" ] || return 0
+	pidfile="$W/postfix/queue/pid/master.pid"
+	postfix -c "$PCONF" status >/dev/null 2>&1 || return 0
+	postfix -c "$PCONF" stop >/dev/null 2>&1 || true
+	i=0
+	while postfix -c "$PCONF" status >/dev/null 2>&1 && [ $i -lt 150 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	if postfix -c "$PCONF" status >/dev/null 2>&1; then
+		postfix -c "$PCONF" abort >/dev/null 2>&1 || true
+		[ -f "$pidfile" ] && kill -KILL "$(cat "$pidfile")" 2>/dev/null || true
+	fi
+}
+
+alive() { # pid: running and not a zombie (kill -0 succeeds on zombies)
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+stop_facteur() {
+	[ -n "$FPID" ] || return 0
+	if ! alive "$FPID"; then
+		st=0
+		wait "$FPID" 2>/dev/null || st=$?
+		say "facteur (pid $FPID) had already exited, wait status $st" \
+		    "(>128: killed by signal status-128)"
+	else
+		kill -TERM "$FPID" 2>/dev/null || true
+		i=0
+		while alive "$FPID" && [ $i -lt 150 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		if alive "$FPID"; then
+			say "facteur did not stop on SIGTERM in 15 s: SIGKILL"
+			kill -KILL "$FPID" 2>/dev/null || true
+		fi
+	fi
+	wait "$FPID" 2>/dev/null || true
+	FPID=""
+}
+
+cleanup() {
+	rc=$?
+	trap - EXIT INT TERM
+	stop_facteur
+	stop_postfix
+	# the mail itself is not worth keeping; logs and configs are
+	rm -rf "$W/postfix/vmail/bench.test" "$W/facteur/data/mail" 2>/dev/null || true
+	[ $rc -ne 0 ] && say "failed (exit $rc); logs under $W"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# leftovers of an interrupted run (a killed run.sh cannot clean up)
+stop_postfix
+if [ -f "$W/facteur.pid" ]; then
+	old=$(cat "$W/facteur.pid")
+	if [ -n "$old" ] && [ -r "/proc/$old/cmdline" ] &&
+	    tr '\0' ' ' 2>/dev/null <"/proc/$old/cmdline" |
+	    grep -q -- "$W/facteur/facteur.conf"; then
+		kill -TERM "$old" 2>/dev/null || true
+		sleep 1
+		kill -KILL "$old" 2>/dev/null || true
+	fi
+	rm -f "$W/facteur.pid"
+fi
+rm -rf "$W/postfix" "$W/facteur" "$W/results.jsonl" "$W/smtp-source.log"
+chmod 755 "$W"
+
+RESULTS="$W/results.jsonl"
+: >"$RESULTS"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+ensure_user() { # name
+	id "$1" >/dev/null 2>&1 && return 0
+	useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin "$1" 2>/dev/null || id "$1" >/dev/null ||
+	    die "cannot create user $1"
+}
+
+# --- Postfix ------------------------------------------------------------------
+setup_postfix() {
+	ensure_user "$VUSER"
+	vuid=$(id -u "$VUSER")
+	vgid=$(id -g "$VUSER")
+	PPORT=$($PY "$HELPER" freeport)
+	mkdir -p "$PCONF" "$W/postfix/queue" "$W/postfix/data" "$W/postfix/vmail"
+	chown "$VUSER:$VUSER" "$W/postfix/vmail"
+	chown postfix "$W/postfix/data"
+
+	# the default instance's main.cf must list our config directory
+	if [ ! -f /etc/postfix/main.cf ]; then
+		cat >/etc/postfix/main.cf <<-EOF
+		# Minimal default main.cf written by facteur's bench/run.sh: the
+		# default instance is not used; private instances are listed here.
+		compatibility_level = 3.6
+		alternate_config_directories = $PCONF
+		EOF
+	else
+		alt=$(postconf -c /etc/postfix -h alternate_config_directories 2>/dev/null || true)
+		case " $(echo "$alt" | tr ',' ' ') " in
+		*" $PCONF "*) ;;
+		*) postconf -c /etc/postfix -e \
+		    "alternate_config_directories = ${alt:+$alt, }$PCONF" ;;
+		esac
+	fi
+
+	cat >"$PCONF/main.cf" <<-EOF
+	# Private Postfix instance of facteur's bench (bench/run.sh).
+	# Default durability: the queue file is fsync'ed before 250 and the
+	# virtual(8) agent fsyncs each Maildir file before renaming it into new/.
+	compatibility_level = 3.6
+	queue_directory = $W/postfix/queue
+	data_directory = $W/postfix/data
+	mail_owner = postfix
+	setgid_group = postdrop
+	myhostname = postfix.bench.local
+	mydomain = bench.local
+	myorigin = \$myhostname
+	mydestination =
+	relay_domains =
+	inet_interfaces = 127.0.0.1
+	inet_protocols = ipv4
+	mynetworks = 127.0.0.0/8
+	smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+	alias_maps =
+	alias_database =
+	biff = no
+	append_dot_mydomain = no
+	smtpd_banner = \$myhostname ESMTP
+	virtual_mailbox_domains = bench.test
+	virtual_mailbox_base = $W/postfix/vmail
+	virtual_mailbox_maps = hash:$PCONF/vmailbox
+	virtual_uid_maps = static:$vuid
+	virtual_gid_maps = static:$vgid
+	virtual_minimum_uid = $vuid
+	maillog_file = $W/postfix/maillog
+	maillog_file_prefixes = $W/postfix
+	default_process_limit = 200
+	EOF
+	# no chroot anywhere; smtpd on 127.0.0.1:PORT only
+	cat >"$PCONF/master.cf" <<-EOF
+	127.0.0.1:$PPORT inet n - n - - smtpd
+	pickup    unix  n - n 60 1 pickup
+	cleanup   unix  n - n - 0 cleanup
+	qmgr      unix  n - n 300 1 qmgr
+	tlsmgr    unix  - - n 1000? 1 tlsmgr
+	rewrite   unix  - - n - - trivial-rewrite
+	bounce    unix  - - n - 0 bounce
+	defer     unix  - - n - 0 bounce
+	trace     unix  - - n - 0 bounce
+	verify    unix  - - n - 1 verify
+	flush     unix  n - n 1000? 0 flush
+	proxymap  unix  - - n - - proxymap
+	proxywrite unix - - n - 1 proxymap
+	smtp      unix  - - n - - smtp
+	relay     unix  - - n - - smtp
+	showq     unix  n - n - - showq
+	error     unix  - - n - - error
+	retry     unix  - - n - - error
+	discard   unix  - - n - - discard
+	local     unix  - n n - - local
+	virtual   unix  - n n - - virtual
+	lmtp      unix  - - n - - lmtp
+	anvil     unix  - - n - 1 anvil
+	scache    unix  - - n - 1 scache
+	postlog   unix-dgram n - n - 1 postlogd
+	EOF
+	echo "u1@bench.test bench.test/u1/" >"$PCONF/vmailbox"
+	postmap -c "$PCONF" "hash:$PCONF/vmailbox"
+
+	postfix -c "$PCONF" check >"$W/postfix/check.log" 2>&1 || {
+		cat "$W/postfix/check.log" >&2; die "postfix check failed"; }
+	postfix -c "$PCONF" start >"$W/postfix/start.log" 2>&1 || {
+		cat "$W/postfix/start.log" >&2; die "postfix start failed"; }
+	postfix_started=1
+	$PY "$HELPER" waitsmtp "$PPORT" 30 ||
+	    { tail -20 "$W/postfix/maillog" >&2 || true; die "Postfix did not come up"; }
+	PMAILDIR="$W/postfix/vmail/bench.test/u1"
+	say "postfix $(postconf -d -h mail_version) on 127.0.0.1:$PPORT (conf $PCONF)"
+}
+
+# --- facteur ------------------------------------------------------------------
+setup_facteur() {
+	ensure_user facteur
+	FPORT=$($PY "$HELPER" freeport)
+	FDIR="$W/facteur"
+	FCONF="$FDIR/facteur.conf"
+	mkdir -p "$FDIR/data"
+	chmod 755 "$FDIR"
+	chown facteur: "$FDIR/data"
+	cat >"$FCONF" <<-EOF
+	# facteur's side of the bench (bench/run.sh)
+	hostname bench.test
+	data_dir $FDIR/data
+	user facteur
+	listen smtp 127.0.0.1:$FPORT
+	smtp_max_messages_per_connection 100000
+	max_connections_per_ip 1000
+	log_level info
+	EOF
+	fcli() { "$FACTEUR_BIN" -c "$FCONF" "$@"; }
+	fcli domain add bench.test >"$FDIR/cli.log" 2>&1 ||
+	    { cat "$FDIR/cli.log" >&2; die "facteur domain add failed"; }
+	printf 'pw\n' | fcli user add u1@bench.test >>"$FDIR/cli.log" 2>&1 ||
+	    { cat "$FDIR/cli.log" >&2; die "facteur user add failed"; }
+	"$FACTEUR_BIN" -c "$FCONF" serve </dev/null >"$FDIR/facteur.log" 2>&1 &
+	FPID=$!
+	echo "$FPID" >"$W/facteur.pid"
+	if ! $PY "$HELPER" waitsmtp "$FPORT" 30; then
+		tail -20 "$FDIR/facteur.log" >&2 || true
+		die "facteur did not come up (log $FDIR/facteur.log)"
+	fi
+	FMAILDIR="$FDIR/data/mail/bench.test/u1"
+	say "facteur ($FACTEUR_BIN) on 127.0.0.1:$FPORT (conf $FCONF), pid $FPID"
+}
+
+[ "$do_postfix" = 1 ] && setup_postfix
+[ "$do_facteur" = 1 ] && setup_facteur
+
+reuse_flag=""
+[ "$REUSE" = 1 ] && reuse_flag="--reuse"
+fails=0
+
+run_one() { # server size_kb conc count [--warmup]
+	if [ "$1" = postfix ]; then
+		set -- "$@" --port "$PPORT" --pid "@$W/postfix/queue/pid/master.pid" \
+		    --maildir "$PMAILDIR" --queue-dir "$W/postfix/queue"
+	else
+		set -- "$@" --port "$FPORT" --pid "$FPID" --maildir "$FMAILDIR"
+		alive "$FPID" ||
+		    { tail -5 "$FDIR/facteur.log" >&2; die "facteur is not running"; }
+	fi
+	name=$1 size=$2 conc=$3 n=$4
+	shift 4
+	if ! $PY "$HELPER" run --name "$name" --size $((size * 1024)) \
+	    --conc "$conc" --count "$n" $reuse_flag --sender "$FROM" \
+	    --smtp-source "$SMTP_SOURCE" --timeout "$TIMEOUT" \
+	    --log "$W/smtp-source.log" --out "$RESULTS" "$@"; then
+		fails=$((fails + 1))
+		if [ "$name" = postfix ]; then
+			tail -5 "$W/postfix/maillog" 2>/dev/null | sed 's/^/  maillog: /'
+		else
+			tail -5 "$FDIR/facteur.log" 2>/dev/null | sed 's/^/  facteur.log: /'
+		fi
+		tail -3 "$W/smtp-source.log" 2>/dev/null | sed 's/^/  smtp-source: /'
+	fi
+}
+
+servers=""
+[ "$do_postfix" = 1 ] && servers="$servers postfix"
+[ "$do_facteur" = 1 ] && servers="$servers facteur"
+
+# warm-up (not recorded): processes spawned, caches filled, Maildirs created
+for s in $servers; do
+	run_one "$s" 5 10 200 --warmup
+done
+
+# the runs, each size and concurrency for one server then the other
+for size in $SIZES; do
+	for conc in $CONCS; do
+		n=$(count_for "$size" "$conc")
+		r=0
+		while [ $r -lt "$REPEAT" ]; do
+			for s in $servers; do
+				run_one "$s" "$size" "$conc" "$n"
+			done
+			r=$((r + 1))
+		done
+	done
+done
+
+# --- the table ------------------------------------------------------------
+mkdir -p "$RESULTS_DIR"
+[ -f "$RESULTS_DIR/.gitignore" ] || printf '*\n!.gitignore\n' >"$RESULTS_DIR/.gitignore"
+{
+	echo "facteur vs Postfix: SMTP intake into Maildir, end to end (accepted + in new/)"
+	echo "$(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(uname -r), $(nproc) cores," \
+	    "postfix $(postconf -d -h mail_version 2>/dev/null)," \
+	    "facteur $FACTEUR_BIN (git HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none))"
+	if [ "$REUSE" = 1 ]; then
+		echo "smtp-source -d: each session sends its messages over one connection"
+	else
+		echo "one message per SMTP connection; BENCH_SCALE=$SCALE"
+	fi
+	echo "cpu = user+system seconds of the server's processes during the run"
+	echo "load average at start: $LOAD0 (other work on the machine skews the figures)"
+	echo
+	$PY "$HELPER" table "$RESULTS"
+} >"$RESULTS_DIR/latest.txt"
+cp "$RESULTS" "$RESULTS_DIR/latest.jsonl"
+echo
+cat "$RESULTS_DIR/latest.txt"
+[ "$fails" -eq 0 ] || die "$fails run(s) failed"
