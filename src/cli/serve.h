@@ -21,6 +21,7 @@ struct worker_env {
 	int			 parent_fd;
 	int			 auth_fd;
 	int			 queue_fd;
+	int			 local_fd;	/* sendmail.sock, -1: none */
 	SSL_CTX			*ssl_ctx;
 	struct connlimit	*limits;
 	unsigned		 limits_row;	/* this process's counters */

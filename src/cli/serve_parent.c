@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +77,8 @@ struct parent {
 	bool			 row_used[WORKERS_MAX + PARENT_RETIRED_MAX];
 	struct parent_svc	 svcs[PARENT_SVC_MAX];	/* auth, queue */
 	uint8_t			 sasl_secret[32];
+	int			 local_fd;	/* sendmail.sock */
+	char			 local_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	bool			 stopping;
 	time_t			 last_exit;
 	unsigned		 respawn_delay;
@@ -93,6 +96,8 @@ parent_mkdir(struct parent *p, const char *dir, mode_t mode)
 {
 	if (mkdir(dir, mode) == -1 && errno != EEXIST)
 		fatal("mkdir(%s)", dir);
+	if (chmod(dir, mode) == -1)
+		fatal("chmod(%s)", dir);
 	if (p->uid != (uid_t)-1 && chown(dir, p->uid, p->gid) == -1)
 		fatal("chown(%s)", dir);
 }
@@ -115,7 +120,7 @@ parent_prepare_dirs(struct parent *p)
 	snprintf(path, sizeof(path), "%s/queue/tmp", p->conf->data_dir);
 	parent_mkdir(p, path, 0700);
 	snprintf(path, sizeof(path), "%s/run", p->conf->data_dir);
-	parent_mkdir(p, path, 0700);
+	parent_mkdir(p, path, 0755);	/* sendmail.sock is for everyone */
 	snprintf(path, sizeof(path), "%s/accounts.db", p->conf->data_dir);
 	if (account_db_open(path, false, &db, &err) == -1)
 		fatalx("%s: %s", path, err);
@@ -248,6 +253,28 @@ parent_bind_all(struct parent *p)
 			    conf->listen[i].addr, conf->listen[i].port);
 }
 
+/* The socket of `facteur sendmail`: every local user may connect (the
+ * workers learn who with SO_PEERCRED). */
+static void
+parent_bind_local(struct parent *p)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path),
+	    "%s/run/sendmail.sock", p->conf->data_dir) >= sizeof(sun.sun_path))
+		fatalx("%s/run/sendmail.sock: path too long", p->conf->data_dir);
+	unlink(sun.sun_path);
+	p->local_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (p->local_fd == -1 ||
+	    bind(p->local_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(sun.sun_path, 0666) == -1 || listen(p->local_fd, 128) == -1)
+		fatal("local socket %s", sun.sun_path);
+	snprintf(p->local_path, sizeof(p->local_path), "%s", sun.sun_path);
+}
+
 /* --- children ------------------------------------------------------------- */
 
 /* In a new child: drop the parent's descriptors it must not hold: the
@@ -275,6 +302,8 @@ parent_child_close(struct parent *p, int keep_slot)
 	for (size_t i = 0; i < PARENT_RETIRED_MAX; i++)
 		if (p->retired_chan[i] != NULL)
 			close(msgq_fd(p->retired_chan[i]));
+	if (keep_slot == -1 && p->local_fd != -1)
+		close(p->local_fd);
 }
 
 /* In a new child: let go of the parent's event base.  The epoll
@@ -369,6 +398,7 @@ parent_spawn_worker(struct parent *p, unsigned slot)
 		env.ssl_ctx = p->ssl_ctx;
 		env.limits = p->limits;
 		env.limits_row = s->row;
+		env.local_fd = p->local_fd;
 		memcpy(env.sasl_secret, p->sasl_secret, sizeof(env.sasl_secret));
 		serve_worker_main(&env);
 	}
@@ -562,6 +592,11 @@ parent_stop(struct parent *p)
 	}
 	p->stopping = true;
 	log_event(0, "parent", "stopping", "grace=%u", p->conf->shutdown_grace);
+	if (p->local_fd != -1) {
+		close(p->local_fd);
+		unlink(p->local_path);
+		p->local_fd = -1;
+	}
 	/* new connections must be refused now, not left unanswered */
 	for (unsigned w = 0; w < p->nworkers; w++)
 		for (size_t i = 0; i < CONF_LISTEN_MAX; i++)
@@ -684,6 +719,7 @@ serve_parent_main(struct conf *conf)
 	p.ssl_ctx = parent_tls(&p, conf);
 	p.limits = connlimit_new(p.nworkers + PARENT_RETIRED_MAX);
 	parent_bind_all(&p);
+	parent_bind_local(&p);
 	if ((p.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	p.ev_respawn = evtimer_new(p.base, parent_on_respawn, &p);

@@ -55,6 +55,7 @@ struct worker {
 	struct worker_env	*env;
 	struct event_base	*base;
 	struct worker_listener	 listeners[CONF_LISTEN_MAX];
+	struct event		*ev_local;	/* sendmail.sock */
 	struct event		*ev_resume_accept;
 	struct event		*ev_term, *ev_retire, *ev_hup, *ev_tick;
 	struct event		*ev_grace, *ev_check;
@@ -409,7 +410,8 @@ worker_session_ended(void *ctx, const struct sockaddr_storage *peer)
 {
 	struct worker *w = ctx;
 
-	connlimit_release(w->env->limits, w->env->limits_row, peer);
+	if (peer->ss_family != AF_UNIX)	/* local programs are not counted */
+		connlimit_release(w->env->limits, w->env->limits_row, peer);
 	if (w->stopping)
 		worker_check_done(w);
 }
@@ -542,6 +544,30 @@ worker_on_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
+/* Local programs (facteur sendmail) on the unix socket: no address
+ * limits, the kernel vouches for who they are. */
+static void
+worker_on_local_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	for (int n = 0; n < 16; n++) {
+		len = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				worker_pause_accept(w);
+			return;
+		}
+		smtp_session_start(&w->smtp, fd, (struct sockaddr *)&ss, len,
+		    SMTP_KIND_LOCAL);
+	}
+}
+
 /* --- stopping ------------------------------------------------------------- */
 
 static void
@@ -576,6 +602,11 @@ worker_on_grace(evutil_socket_t fd, short what, void *arg)
 static void
 worker_close_listeners(struct worker *w)
 {
+	if (w->ev_local != NULL) {
+		event_free(w->ev_local);
+		w->ev_local = NULL;
+		close(w->env->local_fd);
+	}
 	for (size_t i = 0; i < CONF_LISTEN_MAX; i++) {
 		if (w->listeners[i].ev == NULL)
 			continue;
@@ -654,6 +685,11 @@ worker_setup(struct worker *w)
 		w->listeners[i].ev = event_new(w->base, w->env->listen_fds[i],
 		    EV_READ | EV_PERSIST, worker_on_accept, &w->listeners[i]);
 		event_add(w->listeners[i].ev, NULL);
+	}
+	if (w->env->local_fd != -1) {
+		w->ev_local = event_new(w->base, w->env->local_fd,
+		    EV_READ | EV_PERSIST, worker_on_local_accept, w);
+		event_add(w->ev_local, NULL);
 	}
 	w->ev_resume_accept = evtimer_new(w->base, worker_on_resume_accept, w);
 	w->ev_grace = evtimer_new(w->base, worker_on_grace, w);

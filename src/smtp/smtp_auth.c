@@ -34,7 +34,8 @@ smtp_auth_loopback(const struct conn *c)
 bool
 smtp_auth_allowed(struct smtp_session *s)
 {
-	if (s->kind == SMTP_KIND_MX || s->srv->auth.check == NULL)
+	if (s->kind == SMTP_KIND_MX || s->kind == SMTP_KIND_LOCAL ||
+	    s->srv->auth.check == NULL)
 		return false;
 	return s->conn->tls == CONN_TLS_ON ||
 	    (s->srv->conf->auth_plaintext_loopback &&
@@ -214,7 +215,7 @@ smtp_auth_command(struct smtp_session *s, struct str args)
 	const char *sp, *ir = NULL;
 	size_t mlen, irlen = 0;
 
-	if (s->kind == SMTP_KIND_MX) {
+	if (s->kind == SMTP_KIND_MX || s->kind == SMTP_KIND_LOCAL) {
 		smtp_bad(s, "503 5.5.1 Error: authentication not enabled");
 		return;
 	}

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "auth/account.h"
@@ -113,6 +115,30 @@ smtp_in_max(const struct conf *conf)
 	return m < SMTP_DATA_LINE_MAX ? SMTP_DATA_LINE_MAX : m;
 }
 
+/* A local program: the kernel tells who runs it (SO_PEERCRED); that
+ * user is the session's identity, allowed to send anywhere (as the
+ * sendmail command always could). */
+static void
+smtp_local_identify(struct smtp_session *s)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct passwd *pw;
+
+	snprintf(s->conn->addr, sizeof(s->conn->addr), "local");
+	if (getsockopt(s->conn->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		snprintf(s->auth_user, sizeof(s->auth_user), "unknown@%s",
+		    s->srv->conf->hostname);
+		return;
+	}
+	if ((pw = getpwuid(cred.uid)) != NULL)
+		snprintf(s->auth_user, sizeof(s->auth_user), "%s@%s",
+		    pw->pw_name, s->srv->conf->hostname);
+	else
+		snprintf(s->auth_user, sizeof(s->auth_user), "uid%u@%s",
+		    (unsigned)cred.uid, s->srv->conf->hostname);
+}
+
 void
 smtp_session_start(struct smtp_server *srv, int fd, const struct sockaddr *sa,
     socklen_t salen, enum smtp_kind kind)
@@ -131,8 +157,12 @@ smtp_session_start(struct smtp_server *srv, int fd, const struct sockaddr *sa,
 	srv->sessions = s;
 	s->prevp = &srv->sessions;
 	srv->nsessions++;
-	log_event(s->id, "smtp", "connected", "addr=%s kind=%s", s->conn->addr,
-	    kind == SMTP_KIND_MX ? "mx" : "submission");
+	if (kind == SMTP_KIND_LOCAL)
+		smtp_local_identify(s);
+	log_event(s->id, "smtp", "connected", "addr=%s kind=%s%s%s",
+	    s->conn->addr, kind == SMTP_KIND_MX ? "mx" : kind ==
+	    SMTP_KIND_LOCAL ? "local" : "submission",
+	    s->auth_user[0] != '\0' ? " user=" : "", s->auth_user);
 	conn_set_timeout(s->conn, srv->conf->smtp_timeout);
 	if (kind == SMTP_KIND_SUBMISSIONS) {
 		if (srv->ssl_ctx == NULL) {
@@ -426,7 +456,8 @@ smtp_do_ehlo(struct smtp_session *s, struct str args)
 	smtp_reply(s, "250-%s Hello %s [%s]", conf->hostname, s->helo, c->addr);
 	smtp_reply(s, "250-PIPELINING");
 	smtp_reply(s, "250-SIZE %zu", conf->smtp_max_message_size);
-	if (s->srv->ssl_ctx != NULL && c->tls == CONN_TLS_NONE)
+	if (s->srv->ssl_ctx != NULL && c->tls == CONN_TLS_NONE &&
+	    s->kind != SMTP_KIND_LOCAL)
 		smtp_reply(s, "250-STARTTLS");
 	smtp_auth_ehlo(s);
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
@@ -468,7 +499,8 @@ smtp_do_mail(struct smtp_session *s, struct str args)
 		smtp_close(s, "too many messages");
 		return;
 	}
-	if (s->kind != SMTP_KIND_MX && s->auth_user[0] == '\0') {
+	if ((s->kind == SMTP_KIND_SUBMISSION || s->kind == SMTP_KIND_SUBMISSIONS) &&
+	    s->auth_user[0] == '\0') {
 		smtp_bad(s, "530 5.7.0 Error: authentication required");
 		return;
 	}
@@ -488,7 +520,7 @@ smtp_do_mail(struct smtp_session *s, struct str args)
 	}
 	tx->qid = id_new();
 	smtp_enter_state(s, SMTP_STATE_MAIL);
-	if (s->kind != SMTP_KIND_MX) {
+	if (s->kind == SMTP_KIND_SUBMISSION || s->kind == SMTP_KIND_SUBMISSIONS) {
 		/* the sender must be one of the user's addresses */
 		smtp_auth_check_sender(s);
 		return;

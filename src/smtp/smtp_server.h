@@ -27,6 +27,8 @@ enum smtp_kind {
 	SMTP_KIND_MX,		/* port 25: mail for our domains */
 	SMTP_KIND_SUBMISSION,	/* 587: STARTTLS, then AUTH, then relay */
 	SMTP_KIND_SUBMISSIONS,	/* 465: the same in implicit TLS */
+	SMTP_KIND_LOCAL,	/* DATA_DIR/run/sendmail.sock: local programs
+				 * (facteur sendmail); known by their uid */
 };
 
 /* The answer to a recipient lookup. */

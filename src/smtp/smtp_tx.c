@@ -334,6 +334,7 @@ smtp_tx_begin(struct smtp_session *s)
 		smtp_tx_write_trace(s, "");
 		return 0;
 	}
+	/* submission and local programs: complete the header (RFC 6409) */
 	tx->hdr_hold = true;
 	tx->hdr_state = 2;	/* "just after a line end": an empty header */
 	buf_init(&tx->hdr, conf->smtp_max_header_size + 4);
