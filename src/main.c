@@ -20,6 +20,8 @@ usage(void)
 	    "  user add|del|passwd|list    manage mail accounts\n"
 	    "  domain add|del|list         manage local domains\n"
 	    "  alias add|del|list          manage aliases and catch-alls\n"
+	    "  queue list|show|flush|delete|hold|release\n"
+	    "                              the outbound queue (also: mailq)\n"
 	    "  version                     print the version\n"
 	    "FILE defaults to $FACTEUR_CONF or " DEFAULT_CONF "\n");
 }
@@ -34,6 +36,7 @@ static const struct command commands[] = {
 	{ "user",	cli_user },
 	{ "domain",	cli_domain },
 	{ "alias",	cli_alias },
+	{ "queue",	cli_queue },
 };
 
 int
@@ -56,6 +59,14 @@ main(int argc, char **argv)
 		    (size_t)(argc - j - 1) * sizeof(*argv));
 		argc -= 2;
 		break;
+	}
+	/* invoked as "mailq": "facteur queue list" (DESIGN.md) */
+	if (argc > 0 && strcmp(strrchr(argv[0], '/') != NULL ?
+	    strrchr(argv[0], '/') + 1 : argv[0], "mailq") == 0) {
+		static char *mailq_argv[] = { "mailq", "queue", "list", NULL };
+
+		argc = 3;
+		argv = mailq_argv;
 	}
 	if (i >= argc) {
 		usage();

@@ -13,6 +13,7 @@ int	cli_check(const char *conf_path, int argc, char **argv);
 int	cli_user(struct conf *conf, int argc, char **argv);
 int	cli_domain(struct conf *conf, int argc, char **argv);
 int	cli_alias(struct conf *conf, int argc, char **argv);
+int	cli_queue(struct conf *conf, int argc, char **argv);
 
 /* Shared helpers (cli_common.c) */
 struct account_db;

@@ -157,7 +157,17 @@ conn_free(struct conn *c)
 	event_free(c->ev_reap);
 	buf_free(&c->in);
 	buf_free(&c->out);
+	free(c->tls_name);
 	free(c);
+}
+
+void
+conn_destroy(struct conn **cp)
+{
+	if (cp == NULL || *cp == NULL)
+		return;
+	conn_free(*cp);
+	*cp = NULL;
 }
 
 static void
@@ -255,6 +265,38 @@ conn_update_events(struct conn *c)
 		event_del(c->ev_write);
 }
 
+/* The client side: SNI and the name to check (a failed check is only
+ * recorded: tls_verified() reads it after the handshake). */
+static void
+conn_tls_client_setup(struct conn *c)
+{
+	SSL_set_connect_state(c->ssl);
+	if (c->tls_name == NULL)
+		return;
+	(void)SSL_set_tlsext_host_name(c->ssl, c->tls_name);
+	(void)SSL_set1_host(c->ssl, c->tls_name);
+}
+
+void
+conn_starttls_client(struct conn *c, SSL_CTX *ctx, const char *name)
+{
+	c->tls_client = true;
+	free(c->tls_name);
+	c->tls_name = name != NULL ? xstrdup(name) : NULL;
+	conn_starttls(c, ctx);
+}
+
+void
+conn_want_drained(struct conn *c, void (*drained)(struct conn *, void *))
+{
+	if (c->dead)
+		return;
+	c->want_drained = true;
+	c->drained = drained;
+	if (c->out.len <= CONN_DRAIN_LOW)
+		event_active(c->ev_write, EV_WRITE, 0);
+}
+
 static void
 conn_handshake(struct conn *c)
 {
@@ -268,7 +310,10 @@ conn_handshake(struct conn *c)
 			conn_abort(c, "TLS setup failed");
 			return;
 		}
-		SSL_set_accept_state(c->ssl);
+		if (c->tls_client)
+			conn_tls_client_setup(c);
+		else
+			SSL_set_accept_state(c->ssl);
 		c->tls = CONN_TLS_HANDSHAKE;
 		conn_set_timeout(c, TLS_HANDSHAKE_TIMEOUT);
 	}
@@ -417,6 +462,11 @@ conn_do_write(struct conn *c)
 	}
 	conn_after_flush(c);
 	conn_update_events(c);
+	if (!c->dead && c->want_drained && c->out.len <= CONN_DRAIN_LOW &&
+	    c->tls != CONN_TLS_HANDSHAKE && c->drained != NULL) {
+		c->want_drained = false;
+		c->drained(c, c->arg);
+	}
 }
 
 static void

@@ -66,6 +66,10 @@ struct conn {
 	bool			 closing;	/* close once out is drained */
 	bool			 dead;		/* reap scheduled */
 	const char		*reason;
+	bool			 tls_client;	/* we connected: TLS client side */
+	bool			 want_drained;	/* call drained() when low */
+	void			(*drained)(struct conn *, void *arg);
+	char			*tls_name;	/* client: SNI and name to verify */
 };
 
 /* Take ownership of an accepted, non-blocking socket. in_max caps the
@@ -85,10 +89,25 @@ void	conn_resume(struct conn *c);
  * buffered or received before the handshake is thrown away (command
  * injection, CVE-2011-0411). */
 void	conn_starttls(struct conn *c, SSL_CTX *ctx);
+/* The client side of STARTTLS (after the server's 220) or of implicit
+ * TLS (at once).  name, when not NULL, is sent as SNI and is the name
+ * the certificate is checked against (tls_verified() says the outcome;
+ * a failed check does not stop the handshake). */
+void	conn_starttls_client(struct conn *c, SSL_CTX *ctx, const char *name);
+/* Call drained(c, arg) once the output buffer is at or below
+ * CONN_DRAIN_LOW bytes (maybe on the next loop turn): a sender streaming
+ * a large body refills the buffer there.  Once per call. */
+void	conn_want_drained(struct conn *c,
+	    void (*drained)(struct conn *, void *arg));
+#define CONN_DRAIN_LOW		(64 * 1024)
+
 /* Close after flushing what is queued. */
 void	conn_close(struct conn *c, const char *reason);
 /* Close now, dropping queued output. */
 void	conn_abort(struct conn *c, const char *reason);
+/* Free at once, without calling ops->closed: for an owner tearing
+ * everything down (process exit), never from the conn's callbacks. */
+void	conn_destroy(struct conn **cp);
 
 /* Turn an IPv4-mapped IPv6 address into plain IPv4; the new length. */
 socklen_t conn_unmap_v4(struct sockaddr_storage *ss, socklen_t len);

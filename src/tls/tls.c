@@ -54,6 +54,35 @@ tls_server_ctx(const char *cert, const char *key, const char **err_r)
 	return ctx;
 }
 
+SSL_CTX *
+tls_client_ctx(const char **err_r)
+{
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		*err_r = tls_error();
+		return NULL;
+	}
+	SSL_CTX_set_security_level(ctx, 1);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
+	    SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
+		ERR_clear_error();	/* no CA store: nothing verifies */
+	return ctx;
+}
+
+bool
+tls_verified(SSL *ssl)
+{
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+
+	return peer != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
+}
+
 static int
 tls_write_pem(const char *path, mode_t mode, EVP_PKEY *pkey, X509 *x509,
     uid_t uid, gid_t gid)
