@@ -14,7 +14,7 @@ fi
 if ! "$bin" -c "$conf" domain list 2>/dev/null | grep -qx example.test; then
 	"$bin" -c "$conf" domain add example.test
 fi
-echo "run-demo: SMTP on 127.0.0.1:2525 for example.test; data in ./var"
+echo "run-demo: example.test on 127.0.0.1: SMTP 2525, submission 2587/2465, POP3 2110/2995; data in ./var"
 echo "run-demo: add a user from another terminal:"
 echo "    echo secret | $bin -c $conf user add alice@example.test"
 echo "run-demo: Ctrl-C stops the server"

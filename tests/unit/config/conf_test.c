@@ -851,7 +851,11 @@ test_demo_config(void **state)
 	assert_string_equal(conf->user, "facteur");
 	assert_string_equal(conf->postmaster, "postmaster@example.test");
 	assert_false(conf->log_syslog);
-	assert_int_equal(conf->nlisten, 1);
+	assert_int_equal(conf->nlisten, 5);
+	assert_int_equal(conf->listen[1].proto, CONF_PROTO_SUBMISSION);
+	assert_int_equal(conf->listen[1].port, 2587);
+	assert_int_equal(conf->listen[4].proto, CONF_PROTO_POP3S);
+	assert_int_equal(conf->listen[4].port, 2995);
 	assert_int_equal(conf->listen[0].proto, CONF_PROTO_SMTP);
 	assert_string_equal(conf->listen[0].addr, "127.0.0.1");
 	assert_int_equal(conf->listen[0].port, 2525);
