@@ -76,6 +76,7 @@ struct parent {
 	unsigned		 retired_row[PARENT_RETIRED_MAX];
 	bool			 row_used[WORKERS_MAX + PARENT_RETIRED_MAX];
 	struct parent_svc	 svcs[PARENT_SVC_MAX];	/* auth, queue */
+	struct conf		*conf_first;	/* main()'s, freed there */
 	uint8_t			 sasl_secret[32];
 	int			 local_fd;	/* sendmail.sock */
 	char			 local_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -678,7 +679,9 @@ parent_reload(struct parent *p)
 			parent_retire(p, w);
 		parent_spawn_worker(p, w);
 	}
-	conf_free(&old);
+	/* the first configuration belongs to main(), which frees it */
+	if (old != p->conf_first)
+		conf_free(&old);
 	log_event(0, "parent", "reloaded", "workers=%u", p->nworkers);
 }
 
@@ -702,7 +705,7 @@ serve_parent_main(struct conf *conf)
 	long ncpu;
 
 	memset(&p, 0, sizeof(p));
-	p.conf = conf;
+	p.conf = p.conf_first = conf;
 	log_init("parent", conf->log_syslog);
 	loop_init();
 	if (conf->log_debug)
@@ -760,5 +763,7 @@ serve_parent_main(struct conf *conf)
 	event_base_free(p.base);
 	if (p.ssl_ctx != NULL)
 		SSL_CTX_free(p.ssl_ctx);
+	if (p.conf != p.conf_first)
+		conf_free(&p.conf);
 	return 0;
 }
