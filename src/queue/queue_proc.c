@@ -131,6 +131,8 @@ queue_unlink(struct queue_proc *q, struct queue_item *it)
 	envelope_clear(&it->env);
 	if (it->msg_fd != -1)
 		close(it->msg_fd);
+	for (size_t g = 0; g < it->nreqs; g++)
+		free(it->reqs[g].rcpts);
 	free(it->reqs);
 	free(it);
 }
@@ -588,6 +590,8 @@ queue_item_finish(struct queue_proc *q, struct queue_item *it)
 		envelope_clear(&it->env);
 		close(it->msg_fd);
 		it->msg_fd = -1;
+		for (size_t g = 0; g < it->nreqs; g++)
+			free(it->reqs[g].rcpts);
 		free(it->reqs);
 		it->reqs = NULL;
 		it->nreqs = 0;
