@@ -8,7 +8,7 @@ set -eu
 build="cmake ninja-build gcc pkg-config libevent-dev libssl-dev libsqlite3-dev
 libcrypt-dev libunbound-dev openssl"
 test="libcmocka-dev python3 python3-pytest swaks clang libclang-rt-14-dev
-sqlite3 postfix unbound fetchmail"
+sqlite3 postfix unbound fetchmail strace"
 bench="postfix"
 fuzz="clang libclang-rt-14-dev"
 
