@@ -118,11 +118,13 @@ pop3_mailbox_opendir(const char *dir, const char *sub, const char **err_r)
 	return fd;
 }
 
-/* A DIR * over a directory fd (dup'ed: closedir() closes its own). */
+/* A DIR * over the directory fd refers to.  Opened anew, not dup'ed: a
+ * dup shares the file offset, and UPDATE's parts may list cur/ from
+ * several threads at once. */
 static DIR *
 pop3_mailbox_dir(int fd)
 {
-	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
 
 	if (dfd == -1)
@@ -131,7 +133,6 @@ pop3_mailbox_dir(int fd)
 		close(dfd);
 		return NULL;
 	}
-	rewinddir(d);
 	return d;
 }
 
