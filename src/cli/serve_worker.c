@@ -16,6 +16,7 @@
 #include "auth/account.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "net/cidr.h"
 #include "net/conn.h"
 #include "net/connlimit.h"
 #include "net/workq.h"
@@ -727,6 +728,9 @@ worker_setup(struct worker *w)
 	w->smtp.queued_ctx = w;
 	w->smtp.session_ended = worker_session_ended;
 	w->smtp.ended_ctx = w;
+	if (cidr_parse_list(conf->relay_networks, &w->smtp.relay_nets,
+	    &w->smtp.nrelay_nets) == -1)
+		fatalx("relay_networks: bad prefix");	/* conf checked it */
 	w->pop3.conf = conf;
 	w->pop3.base = w->base;
 	w->pop3.ssl_ctx = w->env->ssl_ctx;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config/conf.h"
+#include "net/cidr.h"
 #include "core/buf.h"
 #include "core/mem.h"
 #include "core/str.h"
@@ -67,6 +68,7 @@ struct conf_line {
 };
 
 static int	conf_check_hostname(struct str, const char **);
+static int	conf_check_cidr(struct str, const char **);
 static int	conf_check_user(struct str, const char **);
 static int	conf_check_postmaster(struct str, const char **);
 static int	conf_check_dns_resolver(struct str, const char **);
@@ -121,6 +123,7 @@ static const struct conf_opt conf_opts[] = {
 	    SHUTDOWN_GRACE_MIN, SHUTDOWN_GRACE_MAX),
 	OPT_BOOL("auth_plaintext_loopback", auth_plaintext_loopback, 0),
 	OPT_BOOL("submission_sender_check", submission_sender_check, 1),
+	OPT_LIST("relay_networks", relay_networks, conf_check_cidr),
 	OPT_LISTEN("listen"),
 	OPT_UINT("max_connections", max_connections, CONN_MAX_DEFAULT,
 	    CONN_MAX_MIN, CONN_MAX_MAX),
@@ -574,6 +577,16 @@ conf_check_dns_resolver(struct str s, const char **why_r)
 		return -1;
 	}
 	return 0;
+}
+
+/* "192.0.2.0/24", "2001:db8::/32" or one address. */
+static int
+conf_check_cidr(struct str s, const char **why_r)
+{
+	struct cidr c;
+
+	*why_r = "expected an address or a prefix, as in 192.0.2.0/24";
+	return cidr_parse(s.p, s.len, &c);
 }
 
 /* "HOST", "HOST:PORT", "[ADDRESS]:PORT" or "[ADDRESS]" (the brackets

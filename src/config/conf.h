@@ -94,6 +94,10 @@ struct conf {
 					 * yes|no; default yes: an authenticated
 					 * user may use only its own address and
 					 * the aliases that reach it as sender */
+	char		*relay_networks;	/* "relay_networks PREFIX...":
+					 * clients in these networks may relay
+					 * without AUTH (like Postfix's
+					 * mynetworks); NULL = none */
 
 	struct conf_listen listen[CONF_LISTEN_MAX];
 	size_t		 nlisten;

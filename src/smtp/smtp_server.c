@@ -13,6 +13,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "net/cidr.h"
 #include "smtp/smtp_session.h"
 
 /* Command flags */
@@ -565,7 +566,8 @@ smtp_rcpt_relay(struct smtp_session *s, const struct smtp_rcpt_args *args)
 	struct smtp_resolved r = { .result = ACCOUNT_FOUND, .nremote = 1,
 	    .remote = &addr };
 
-	if (s->auth_user[0] == '\0') {
+	if (s->auth_user[0] == '\0' && !cidr_match_any(s->srv->relay_nets,
+	    s->srv->nrelay_nets, &s->conn->peer)) {
 		log_event(s->tx.qid, "smtp", "rcpt-rejected",
 		    "to=<%s> reason=<relay denied>", addr);
 		smtp_bad(s, "554 5.7.1 <%s>: Relay access denied", addr);

@@ -18,6 +18,7 @@
 
 #include "proc/service.h"
 
+struct cidr;
 struct conf;
 struct workq;
 struct smtp_session;
@@ -54,6 +55,8 @@ struct smtp_server {
 				    smtp_resolve_done_fn done, void *arg);
 	void			*resolve_ctx;
 	struct service_auth	 auth;		/* password checks (AUTH) */
+	struct cidr		*relay_nets;	/* relay_networks */
+	size_t			 nrelay_nets;
 	/* A message entered the outbound queue (tell the queue process). */
 	void			(*queued)(void *ctx, uint64_t qid);
 	void			*queued_ctx;

@@ -271,3 +271,19 @@ def test_swaks_submission(sub):
          "--body", "via swaks"], capture_output=True, timeout=T(30))
     assert r.returncode == 0, r.stdout.decode()[-2000:]
     assert sub.wait_message("bob", msgid)
+
+
+def test_relay_networks(make_server):
+    """Trusted networks may relay without AUTH; others may not."""
+    srv = make_server(relay_networks="127.0.0.2/32 10.0.0.0/8",
+                      dns_resolver="127.0.0.1@%d" % free_port())
+    for host, want in (("127.0.0.1", 554), ("127.0.0.2", 250)):
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=T(5))
+        s.close()
+        c = smtplib.SMTP(timeout=T(10), source_address=(host, 0))
+        c.connect("127.0.0.1", srv.port)
+        c.ehlo()
+        c.mail("app@example.test")
+        code, _ = c.rcpt("someone@elsewhere.example")
+        assert code == want, (host, code)
+        c.quit()
