@@ -22,6 +22,9 @@ usage(void)
 	    "  alias add|del|list          manage aliases and catch-alls\n"
 	    "  queue list|show|flush|delete|hold|release\n"
 	    "                              the outbound queue (also: mailq)\n"
+	    "  sendmail [-t] [-i] [-f FROM] [RCPT...]\n"
+	    "                              send a message from standard input\n"
+	    "                              (also run as sendmail)\n"
 	    "  version                     print the version\n"
 	    "FILE defaults to $FACTEUR_CONF or " DEFAULT_CONF "\n");
 }
@@ -37,6 +40,7 @@ static const struct command commands[] = {
 	{ "domain",	cli_domain },
 	{ "alias",	cli_alias },
 	{ "queue",	cli_queue },
+	{ "sendmail",	cli_sendmail },
 };
 
 int
@@ -50,6 +54,11 @@ main(int argc, char **argv)
 	log_init("facteur", false);
 	if (conf_path == NULL || *conf_path == '\0')
 		conf_path = DEFAULT_CONF;
+	/* invoked as "sendmail": "facteur sendmail ARGS", before -c is
+	 * looked for (sendmail's options are its own; -C FILE) */
+	if (argc > 0 && strcmp(strrchr(argv[0], '/') != NULL ?
+	    strrchr(argv[0], '/') + 1 : argv[0], "sendmail") == 0)
+		return cli_sendmail_main(conf_path, argc, argv);
 	/* -c FILE may come before or right after the subcommand */
 	for (int j = 1; j <= 2 && j < argc - 1; j++) {
 		if (strcmp(argv[j], "-c") != 0)

@@ -14,6 +14,9 @@ int	cli_user(struct conf *conf, int argc, char **argv);
 int	cli_domain(struct conf *conf, int argc, char **argv);
 int	cli_alias(struct conf *conf, int argc, char **argv);
 int	cli_queue(struct conf *conf, int argc, char **argv);
+int	cli_sendmail(struct conf *conf, int argc, char **argv);
+/* Run as "sendmail": its own options (-C FILE); loads the config. */
+int	cli_sendmail_main(const char *conf_path, int argc, char **argv);
 
 /* Shared helpers (cli_common.c) */
 struct account_db;
