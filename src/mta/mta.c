@@ -5,7 +5,8 @@
  * to idle sessions of the destination, or opens new ones while fewer
  * than mta_max_connections_per_domain are open, and as fast as
  * mta_max_rate_per_domain allows (a token bucket: that many messages a
- * minute, in bursts of at most that many).  A session that finishes a
+ * minute, evenly spread: bursts of at most a second's worth, or one).
+ * A session that finishes a
  * message takes the next waiting one (mta_dest_take), or waits idle for
  * MTA_IDLE_KEEP seconds.  Results are reported from a deferred event,
  * never from inside mta_deliver() or a session's handler. */
@@ -289,6 +290,13 @@ mta_dest_tls_required(const struct mta_dest *dest)
 	return dest->tls == MTA_TLS_STARTTLS || dest->tls == MTA_TLS_IMPLICIT;
 }
 
+/* The bucket's size: a second's worth of messages, at least one. */
+static double
+mta_rate_burst(unsigned rate)
+{
+	return rate >= 60 ? (double)(rate / 60) : 1.0;
+}
+
 static struct mta_dest *
 mta_dest_get(struct mta *mta, const char *domain)
 {
@@ -313,7 +321,7 @@ mta_dest_get(struct mta *mta, const char *domain)
 	d->tls = sh ? mta->sh_tls : mta_list_has(mta->conf->mta_tls_require,
 	    d->name) ? MTA_TLS_STARTTLS : MTA_TLS_MAY;
 	d->queue_tail = &d->queue;
-	d->tokens = mta->conf->mta_max_rate_per_domain;
+	d->tokens = mta_rate_burst(mta->conf->mta_max_rate_per_domain);
 	evutil_gettimeofday(&d->refilled, NULL);
 	d->ev_rate = evtimer_new(mta->base, mta_on_rate, d);
 	if (d->ev_rate == NULL)
@@ -336,8 +344,8 @@ mta_dest_rate_ok(struct mta_dest *d)
 	evutil_gettimeofday(&now, NULL);
 	d->tokens += ((double)(now.tv_sec - d->refilled.tv_sec) +
 	    (double)(now.tv_usec - d->refilled.tv_usec) / 1e6) * rate / 60.0;
-	if (d->tokens > rate)
-		d->tokens = rate;
+	if (d->tokens > mta_rate_burst((unsigned)rate))
+		d->tokens = mta_rate_burst((unsigned)rate);
 	d->refilled = now;
 	if (d->tokens >= 1.0) {
 		d->tokens -= 1.0;
@@ -382,7 +390,7 @@ mta_dest_requeue(struct mta_dest *d, struct mta_job *job)
 		d->queue_tail = &job->next;
 	d->queue = job;
 	d->nqueued++;
-	if (rate > 0 && d->tokens + 1.0 <= rate)
+	if (rate > 0 && d->tokens + 1.0 <= mta_rate_burst((unsigned)rate))
 		d->tokens += 1.0;	/* it did not start: its token back */
 }
 
@@ -465,6 +473,10 @@ mta_deliver(struct mta *mta, struct mta_request *req)
 	if (mta->stopping) {
 		mta_job_fail(job, MTA_TEMP, "4.3.2", "delivery stopped: "
 		    "shutting down", "");
+		return;
+	}
+	if (req->nrcpts == 0) {
+		mta_job_finish(job);	/* nothing to do: report it */
 		return;
 	}
 	d = mta_dest_get(mta, req->domain);

@@ -63,13 +63,20 @@ struct mta_request {
 	void		*arg;
 };
 
+/* conf: the mta_*, smarthost* and hostname options (see doc/MTA.md);
+ * the smarthost_auth_file is read here (a warning if unusable: mail for
+ * the smarthost then waits).  conf and dns outlive the mta. */
 struct mta	*mta_new(struct event_base *base, const struct conf *conf,
 		    struct dns *dns);
 void		 mta_free(struct mta **);
 /* Start a delivery.  The request and what it points to stay valid until
  * done() is called. */
 void		 mta_deliver(struct mta *mta, struct mta_request *req);
-/* Stop: abort sessions (their requests end MTA_TEMP). */
+/* Stop: abort sessions and waiting requests.  Their recipients get
+ * MTA_TEMP ("4.3.2", shutting down) but done() is not called for them:
+ * the caller is going away and owns its requests again.  Requests given
+ * after this end MTA_TEMP through done() as usual.  mta_free() does it
+ * too. */
 void		 mta_shutdown(struct mta *mta);
 
 #endif

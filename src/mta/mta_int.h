@@ -6,9 +6,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/time.h>
+#include <sys/types.h>
 
 #include <openssl/ssl.h>
 
+#include "core/buf.h"
 #include "dns/dns.h"
 #include "mta/mta.h"
 #include "mta/mta_reply.h"
@@ -29,6 +31,8 @@
 #define MTA_PORT_SMTP		25
 #define MTA_PORT_SUBMISSIONS	465
 #define MTA_RELAY_MAX		300	/* sizeof(mta_rcpt.relay) */
+/* Commands and body pieces are staged here before conn_write(). */
+#define MTA_STAGE_MAX		(4 * 1024 * 1024)
 
 enum mta_tls_mode {
 	MTA_TLS_MAY,		/* STARTTLS when offered */
@@ -47,7 +51,77 @@ struct mta_job {
 	uint64_t		 sid;		/* last session, for the log */
 };
 
-struct mta_session;
+enum mta_state {
+	MTA_ST_START,		/* waiting for the first step */
+	MTA_ST_RESOLVE,
+	MTA_ST_CONNECT,
+	MTA_ST_TLS_IMPLICIT,
+	MTA_ST_GREETING,
+	MTA_ST_EHLO,
+	MTA_ST_HELO,
+	MTA_ST_STARTTLS,
+	MTA_ST_TLS,
+	MTA_ST_AUTH,		/* AUTH PLAIN with its response, AUTH LOGIN */
+	MTA_ST_AUTH_USER,	/* LOGIN: the user name sent */
+	MTA_ST_AUTH_PASS,	/* LOGIN: the password sent */
+	MTA_ST_RSET,		/* before the next message */
+	MTA_ST_MAIL,
+	MTA_ST_RCPT,
+	MTA_ST_DATA,
+	MTA_ST_BODY,
+	MTA_ST_DOT,
+	MTA_ST_IDLE,
+	MTA_ST_QUIT,
+};
+
+struct mta_addr {
+	char		 name[DNS_NAME_TEXT_MAX];
+	struct dns_ip	 ip;
+};
+
+struct mta_session {
+	struct mta_session	*next;		/* in dest->sessions */
+	struct mta		*mta;
+	struct mta_dest		*dest;
+	uint64_t		 id;
+	enum mta_state		 state;
+	struct event		*ev_step;	/* deferred start, connect */
+	struct dns_query	*dq;
+	int			 fd;		/* while connecting */
+	struct conn		*conn;
+
+	struct mta_addr		 addrs[DNS_MX_ADDRS_MAX];
+	size_t			 naddrs, cur;
+	bool			 no_tls;	/* this address again, in clear */
+	char			 relay[MTA_RELAY_MAX];
+
+	struct mta_reply	 reply;
+	struct mta_ext		 ext;
+	bool			 tls, tls_verified, authed;
+
+	struct mta_job		*job;
+	unsigned		 nmsgs;		/* messages carried */
+	size_t			 nsent, nreplied, naccepted;
+	bool			 pipelined;
+
+	/* the failure that ended the last attempt */
+	enum mta_result		 fres;
+	char			 fstatus[MTA_STATUS_MAX];
+	char			 ftext[MTA_REPLY_TEXT_MAX];
+	char			 frelay[MTA_RELAY_MAX];
+	bool			 fjob_only;	/* about this message only */
+	bool			 next_host;	/* once the conn is gone */
+	bool			 dest_down;
+	char			 why[MTA_REPLY_TEXT_MAX]; /* for closed() */
+	char			 why_status[MTA_STATUS_MAX];
+
+	/* the body */
+	off_t			 off;
+	bool			 bol, cr;
+	struct mta_qp		*qp;
+	char			*chunk;
+	struct buf		 qpout, stage;
+};
 
 /* Where mail goes: one domain, or the smarthost. */
 struct mta_dest {
@@ -111,7 +185,7 @@ void	mta_dest_pump(struct mta_dest *dest);
 bool	mta_dest_tls_required(const struct mta_dest *dest);
 const char *mta_result_name(enum mta_result res);
 
-/* mta_session.c */
+/* mta_session.c: the connection, the state machine */
 struct mta_session *mta_session_new(struct mta_dest *dest,
 	    struct mta_job *job);
 /* An idle session of dest, or NULL. */
@@ -124,5 +198,43 @@ void	mta_session_abort(struct mta_session *s);
 bool	mta_session_dest_down(const struct mta_session *s,
 	    enum mta_result *res_r, const char **status_r,
 	    const char **text_r, const char **relay_r);
+/* For mta_route.c and mta_tx.c: */
+void	mta_session_enter(struct mta_session *s, enum mta_state st);
+/* Send a command (printf), enter st, arm the timer (seconds). */
+void	mta_session_cmd(struct mta_session *s, enum mta_state st,
+	    unsigned timeout, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* Remember why this attempt failed (the job's result if the last). */
+void	mta_session_failure(struct mta_session *s, enum mta_result res,
+	    const char *status, bool job_only, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+/* This address failed: the next one (advance) or this one in clear. */
+void	mta_session_host_failed(struct mta_session *s, bool advance);
+/* Try addrs[cur] and on; give up when none is left. */
+void	mta_session_try(struct mta_session *s);
+/* No address left: the job gets the last failure; the session ends. */
+void	mta_session_give_up(struct mta_session *s);
+/* Report the job (its results are in its recipients). */
+void	mta_session_job_done(struct mta_session *s);
+/* The next waiting job, or idle, or QUIT. */
+void	mta_session_next_job(struct mta_session *s);
+/* QUIT (when listening) and close; without a conn, go on at once. */
+void	mta_session_drop(struct mta_session *s, const char *reason);
+/* A reply's enhanced status, or "X.0.0" from its class; its result. */
+void	mta_session_status(const struct mta_reply *r, char *buf, size_t size);
+enum mta_result mta_session_result(const struct mta_reply *r);
+
+/* mta_route.c: where the session's addresses come from */
+void	mta_route_resolve(struct mta_session *s);
+
+/* mta_tx.c: one message on an open connection */
+void	mta_tx_start(struct mta_session *s);
+void	mta_tx_on_mail(struct mta_session *s, const struct mta_reply *r);
+void	mta_tx_on_rcpt(struct mta_session *s, const struct mta_reply *r);
+/* The reply to DATA or to the final dot. */
+void	mta_tx_on_final(struct mta_session *s, const struct mta_reply *r);
+/* Recipients without a final result get this one. */
+void	mta_tx_fail_rest(struct mta_session *s, enum mta_result res,
+	    const char *status, const char *text);
 
 #endif

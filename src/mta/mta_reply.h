@@ -17,12 +17,12 @@
  * say to us: being lenient costs nothing).
  *
  * The result: the code, the enhanced status code (RFC 3463 "X.Y.Z", when
- * the first line starts with one whose class matches the code), and the
- * text of every line joined by spaces (tabs as spaces, other control
- * bytes as '?'),
- * cut to MTA_REPLY_TEXT_MAX - 1 bytes.  With r->ehlo set before parsing,
- * the extension keywords of an EHLO reply (every line but the first)
- * are collected into r->ext. */
+ * the first line starts with one whose class matches the code; it is
+ * then taken off the start of every line), and the text of every line
+ * joined by spaces (tabs as spaces, other control bytes as '?'), cut to
+ * MTA_REPLY_TEXT_MAX - 1 bytes.  With r->ehlo set before parsing, the
+ * extension keywords of an EHLO reply (every line but the first) are
+ * collected into r->ext. */
 #ifndef FACTEUR_MTA_MTA_REPLY_H
 #define FACTEUR_MTA_MTA_REPLY_H
 

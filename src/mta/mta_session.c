@@ -18,6 +18,7 @@
  * the conn's closed() callback, or from its own timer/DNS callbacks
  * when it has no conn. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <event2/event.h>
 #include <openssl/evp.h>
 
@@ -37,34 +37,7 @@
 #include "mta/mta_int.h"
 #include "mta/mta_qp.h"
 #include "net/conn.h"
-#include "smtp/smtp_parse.h"
 #include "tls/tls.h"
-
-#define MTA_STAGE_MAX	(4 * 1024 * 1024)
-#define MTA_CMD_MAX	(SMTP_PATH_MAX + 3 * SMTP_PARAM_MAX + 128)
-
-enum mta_state {
-	MTA_ST_START,		/* waiting for the first step */
-	MTA_ST_RESOLVE,
-	MTA_ST_CONNECT,
-	MTA_ST_TLS_IMPLICIT,
-	MTA_ST_GREETING,
-	MTA_ST_EHLO,
-	MTA_ST_HELO,
-	MTA_ST_STARTTLS,
-	MTA_ST_TLS,
-	MTA_ST_AUTH,		/* AUTH PLAIN with its response, AUTH LOGIN */
-	MTA_ST_AUTH_USER,	/* LOGIN: the user name sent */
-	MTA_ST_AUTH_PASS,	/* LOGIN: the password sent */
-	MTA_ST_RSET,		/* before the next message */
-	MTA_ST_MAIL,
-	MTA_ST_RCPT,
-	MTA_ST_DATA,
-	MTA_ST_BODY,
-	MTA_ST_DOT,
-	MTA_ST_IDLE,
-	MTA_ST_QUIT,
-};
 
 static const char *const mta_state_names[] = {
 	"start", "resolve", "connect", "tls-implicit", "greeting", "ehlo",
@@ -72,63 +45,11 @@ static const char *const mta_state_names[] = {
 	"mail", "rcpt", "data", "body", "dot", "idle", "quit",
 };
 
-struct mta_addr {
-	char		 name[DNS_NAME_TEXT_MAX];
-	struct dns_ip	 ip;
-};
-
-struct mta_session {
-	struct mta_session	*next;		/* in dest->sessions */
-	struct mta		*mta;
-	struct mta_dest		*dest;
-	uint64_t		 id;
-	enum mta_state		 state;
-	struct event		*ev_step;	/* deferred start, connect */
-	struct dns_query	*dq;
-	int			 fd;		/* while connecting */
-	struct conn		*conn;
-
-	struct mta_addr		 addrs[DNS_MX_ADDRS_MAX];
-	size_t			 naddrs, cur;
-	bool			 no_tls;	/* this address again, in clear */
-	char			 relay[MTA_RELAY_MAX];
-
-	struct mta_reply	 reply;
-	struct mta_ext		 ext;
-	bool			 tls, tls_verified, authed;
-
-	struct mta_job		*job;
-	unsigned		 nmsgs;		/* messages carried */
-	size_t			 nsent, nreplied, naccepted;
-	bool			 pipelined;
-
-	/* the failure that ended the last attempt */
-	enum mta_result		 fres;
-	char			 fstatus[MTA_STATUS_MAX];
-	char			 ftext[MTA_REPLY_TEXT_MAX];
-	char			 frelay[MTA_RELAY_MAX];
-	bool			 fjob_only;	/* about this message only */
-	bool			 next_host;	/* once the conn is gone */
-	bool			 dest_down;
-	char			 why[MTA_REPLY_TEXT_MAX]; /* for closed() */
-	char			 why_status[MTA_STATUS_MAX];
-
-	/* the body */
-	off_t			 off;
-	bool			 bol, cr;
-	struct mta_qp		*qp;
-	char			*chunk;
-	struct buf		 qpout, stage;
-};
-
-static void	mta_session_try(struct mta_session *);
 static void	mta_session_ready(struct mta_session *);
-static void	mta_session_next_job(struct mta_session *);
 static void	mta_on_readable(struct conn *, void *);
 static void	mta_on_tls(struct conn *, void *);
 static void	mta_on_timeout(struct conn *, void *);
 static void	mta_on_closed(struct conn *, void *, const char *);
-static void	mta_on_drained(struct conn *, void *);
 
 static const struct conn_ops mta_conn_ops = {
 	mta_on_readable, mta_on_tls, mta_on_timeout, mta_on_closed,
@@ -140,7 +61,7 @@ mta_session_qid(const struct mta_session *s)
 	return s->job != NULL ? s->job->req->qid : 0;
 }
 
-static void
+void
 mta_session_enter(struct mta_session *s, enum mta_state st)
 {
 	log_debug(s->id, "mta", "state", "from=%s to=%s",
@@ -188,7 +109,7 @@ mta_session_dest_down(const struct mta_session *s, enum mta_result *res_r,
 }
 
 /* Remember why this attempt failed (the job's result if it is the last). */
-static void __attribute__((format(printf, 5, 6)))
+void
 mta_session_failure(struct mta_session *s, enum mta_result res,
     const char *status, bool job_only, const char *fmt, ...)
 {
@@ -204,8 +125,8 @@ mta_session_failure(struct mta_session *s, enum mta_result res,
 }
 
 /* The enhanced status of a reply, or one made from its class. */
-static void
-mta_reply_status(const struct mta_reply *r, char *buf, size_t size)
+void
+mta_session_status(const struct mta_reply *r, char *buf, size_t size)
 {
 	if (r->status[0] != '\0')
 		snprintf(buf, size, "%s", r->status);
@@ -213,8 +134,8 @@ mta_reply_status(const struct mta_reply *r, char *buf, size_t size)
 		snprintf(buf, size, "%d.0.0", r->code / 100);
 }
 
-static enum mta_result
-mta_reply_result(const struct mta_reply *r)
+enum mta_result
+mta_session_result(const struct mta_reply *r)
 {
 	return r->code < 400 ? MTA_OK : r->code < 500 ? MTA_TEMP : MTA_PERM;
 }
@@ -225,7 +146,7 @@ mta_reply_result(const struct mta_reply *r)
 
 /* Close the conn (QUIT first when the peer listens for commands) and
  * go on in closed(); without a conn, go on at once. */
-static void
+void
 mta_session_drop(struct mta_session *s, const char *reason)
 {
 	if (s->conn == NULL) {
@@ -246,7 +167,7 @@ mta_session_drop(struct mta_session *s, const char *reason)
 }
 
 /* This address failed: try the next one (advance) or this one again. */
-static void
+void
 mta_session_host_failed(struct mta_session *s, bool advance)
 {
 	log_event(mta_session_qid(s), "mta", "host-failed", "session=%016llx "
@@ -262,7 +183,7 @@ mta_session_host_failed(struct mta_session *s, bool advance)
 }
 
 /* No address left, or the destination failed as a whole. */
-static void
+void
 mta_session_give_up(struct mta_session *s)
 {
 	struct mta_job *job = s->job;
@@ -275,7 +196,7 @@ mta_session_give_up(struct mta_session *s)
 }
 
 /* The job ends with the results in its recipients: report it. */
-static void
+void
 mta_session_job_done(struct mta_session *s)
 {
 	struct mta_job *job = s->job;
@@ -285,198 +206,10 @@ mta_session_job_done(struct mta_session *s)
 	mta_job_finish(job);
 }
 
-/* Recipients without a final result (not refused, or accepted but the
- * message did not go through) get this one. */
-static void
-mta_session_job_fail_rest(struct mta_session *s, enum mta_result res,
-    const char *status, const char *text)
-{
-	struct mta_request *req = s->job->req;
-
-	for (size_t i = 0; i < req->nrcpts; i++) {
-		struct mta_rcpt *r = &req->rcpts[i];
-
-		if (r->result != MTA_OK && r->status[0] != '\0')
-			continue;	/* refused at RCPT */
-		r->result = res;
-		snprintf(r->status, sizeof(r->status), "%s", status);
-		snprintf(r->text, sizeof(r->text), "%s", text);
-		snprintf(r->relay, sizeof(r->relay), "%s", s->relay);
-	}
-}
-
-/*
- * Addresses.
- */
-
-static void
-mta_session_add_addr(struct mta_session *s, const char *name,
-    const struct dns_ip *ip)
-{
-	if (s->naddrs == DNS_MX_ADDRS_MAX)
-		return;
-	snprintf(s->addrs[s->naddrs].name, sizeof(s->addrs[0].name), "%s",
-	    name);
-	s->addrs[s->naddrs].ip = *ip;
-	s->naddrs++;
-}
-
-static void
-mta_on_addr(void *arg, const struct dns_addr_result *res)
-{
-	struct mta_session *s = arg;
-
-	s->dq = NULL;
-	if (res->status != DNS_OK || res->naddrs == 0) {
-		mta_session_failure(s, res->status == DNS_TEMP ? MTA_TEMP :
-		    MTA_PERM, res->status == DNS_TEMP ? "4.4.3" : "5.4.4", false,
-		    "cannot find the address of %s: %s", res->name,
-		    res->why != NULL ? res->why : dns_status_name(res->status));
-		if (s->dest->smarthost)
-			s->fres = MTA_TEMP;	/* our configuration: wait */
-		mta_session_give_up(s);
-		return;
-	}
-	for (size_t i = 0; i < res->naddrs; i++)
-		mta_session_add_addr(s, res->name, &res->addrs[i]);
-	mta_session_try(s);
-}
-
-static void
-mta_session_mx_failed(struct mta_session *s, const struct dns_mx_result *res)
-{
-	const char *why = res->why != NULL ? res->why :
-	    dns_status_name(res->status);
-
-	if (res->status == DNS_NULL_MX)
-		mta_session_failure(s, MTA_PERM, "5.1.10", false,
-		    "%s accepts no mail (null MX)", res->domain);
-	else if (res->status == DNS_PERM && strcmp(why, "no such domain") == 0)
-		mta_session_failure(s, MTA_PERM, "5.1.2", false,
-		    "%s: no such domain", res->domain);
-	else if (res->status == DNS_PERM)
-		mta_session_failure(s, MTA_PERM, "5.4.4", false, "%s: %s",
-		    res->domain, why);
-	else
-		mta_session_failure(s, MTA_TEMP, "4.4.3", false,
-		    "DNS lookup for %s failed: %s", res->domain, why);
-	mta_session_give_up(s);
-}
-
-/* RFC 5321 §5.1: if we are one of the MX hosts, only the more preferred
- * ones may be tried; the preference at which the list is cut, or
- * UINT_MAX. */
-static unsigned
-mta_session_self_pref(struct mta_session *s, const struct dns_mx_result *res)
-{
-	const char *me = s->mta->conf->hostname;
-
-	if (res->implicit || me == NULL)
-		return ~0u;
-	for (size_t i = 0; i < res->nhosts; i++)
-		if (strcasecmp(res->hosts[i].name, me) == 0)
-			return res->hosts[i].pref;
-	return ~0u;
-}
-
-static void
-mta_on_mx(void *arg, const struct dns_mx_result *res)
-{
-	struct mta_session *s = arg;
-	unsigned cut;
-
-	s->dq = NULL;
-	if (res->status != DNS_OK) {
-		mta_session_mx_failed(s, res);
-		return;
-	}
-	cut = mta_session_self_pref(s, res);
-	for (size_t h = 0; h < res->nhosts; h++) {
-		const struct dns_mx_host *mx = &res->hosts[h];
-
-		if (mx->pref >= cut)
-			break;
-		for (size_t i = 0; i < mx->naddr; i++)
-			mta_session_add_addr(s, mx->name,
-			    &res->addrs[mx->first + i]);
-	}
-	if (s->naddrs == 0) {
-		if (cut != ~0u)
-			mta_session_failure(s, MTA_PERM, "5.4.6", false,
-			    "mail for %s loops back to myself", res->domain);
-		else
-			mta_session_failure(s, res->partial ? MTA_TEMP :
-			    MTA_PERM, res->partial ? "4.4.3" : "5.4.4", false,
-			    "no address for the mail servers of %s",
-			    res->domain);
-		mta_session_give_up(s);
-		return;
-	}
-	mta_session_try(s);
-}
-
-/* "[192.0.2.1]" or "[IPv6:2001:db8::1]" as the domain: that address. */
-static bool
-mta_session_literal(struct mta_session *s, const char *domain)
-{
-	char a[INET6_ADDRSTRLEN + 8];
-	const char *p = domain + 1;
-	size_t n = strlen(domain);
-	struct dns_ip ip;
-
-	if (domain[0] != '[' || n < 3 || domain[n - 1] != ']' ||
-	    n - 2 >= sizeof(a))
-		return false;
-	memset(&ip, 0, sizeof(ip));
-	if (strncasecmp(p, "IPv6:", 5) == 0) {
-		snprintf(a, sizeof(a), "%.*s", (int)(n - 7), p + 5);
-		ip.family = AF_INET6;
-		if (inet_pton(AF_INET6, a, &ip.u.v6) != 1)
-			return false;
-	} else {
-		snprintf(a, sizeof(a), "%.*s", (int)(n - 2), p);
-		ip.family = AF_INET;
-		if (inet_pton(AF_INET, a, &ip.u.v4) != 1)
-			return false;
-	}
-	mta_session_add_addr(s, domain, &ip);
-	return true;
-}
-
-static void
-mta_session_resolve(struct mta_session *s)
-{
-	struct mta *mta = s->mta;
-	const char *domain = s->job->req->domain;
-
-	mta_session_enter(s, MTA_ST_RESOLVE);
-	if (s->dest->smarthost) {
-		if (mta->sh_user == NULL && mta->sh_auth_err != NULL) {
-			mta_session_failure(s, MTA_TEMP, "4.7.0", false,
-			    "smarthost credentials unusable: %s",
-			    mta->sh_auth_err);
-			mta_session_give_up(s);
-			return;
-		}
-		if (mta->sh_literal) {
-			mta_session_add_addr(s, mta->sh_host, &mta->sh_ip);
-			mta_session_try(s);
-			return;
-		}
-		s->dq = dns_addr(mta->dns, mta->sh_host, mta_on_addr, s);
-		return;
-	}
-	if (mta_session_literal(s, domain)) {
-		mta_session_try(s);
-		return;
-	}
-	s->dq = dns_mx(mta->dns, domain, mta_on_mx, s);
-}
-
 static void
 mta_on_start(evutil_socket_t fd, short what, void *arg)
 {
-	mta_session_resolve(arg);
+	mta_route_resolve(arg);
 }
 
 /*
@@ -578,7 +311,7 @@ mta_session_connect(struct mta_session *s)
 }
 
 /* Try addrs[cur], or the next ones; give up when none is left. */
-static void
+void
 mta_session_try(struct mta_session *s)
 {
 	s->tls = s->tls_verified = s->authed = false;
@@ -625,7 +358,7 @@ mta_session_new(struct mta_dest *dest, struct mta_job *job)
  * Commands.
  */
 
-static void __attribute__((format(printf, 4, 5)))
+void
 mta_session_cmd(struct mta_session *s, enum mta_state st, unsigned timeout,
     const char *fmt, ...)
 {
@@ -697,144 +430,7 @@ mta_session_auth_login(struct mta_session *s, const char *secret,
 	free(b64);
 }
 
-/* xtext (RFC 3461 §4) of an address, for ORCPT. */
-static int
-mta_session_xtext(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		int r = c < 33 || c > 126 || c == '+' || c == '=' ?
-		    buf_printf(b, "+%02X", c) : buf_append(b, s, 1);
-
-		if (r == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static bool
-mta_ascii(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return false;
-	return true;
-}
-
-static void
-mta_session_rcpt_cmd(struct mta_session *s, const struct mta_rcpt *r)
-{
-	struct buf *b = &s->stage;
-	unsigned nt = r->notify;
-
-	(void)buf_printf(b, "RCPT TO:<%s>", r->addr);
-	if (s->ext.flags & MTA_EXT_DSN) {
-		if (nt & SMTP_NOTIFY_NEVER)
-			(void)buf_append_str(b, " NOTIFY=NEVER");
-		else if (nt != 0)
-			(void)buf_printf(b, " NOTIFY=%s%s%s%s%s",
-			    nt & SMTP_NOTIFY_SUCCESS ? "SUCCESS" : "",
-			    (nt & SMTP_NOTIFY_SUCCESS) && (nt &
-			    (SMTP_NOTIFY_FAILURE | SMTP_NOTIFY_DELAY)) ? "," : "",
-			    nt & SMTP_NOTIFY_FAILURE ? "FAILURE" : "",
-			    (nt & SMTP_NOTIFY_FAILURE) && (nt &
-			    SMTP_NOTIFY_DELAY) ? "," : "",
-			    nt & SMTP_NOTIFY_DELAY ? "DELAY" : "");
-		if (r->orcpt != NULL && (mta_ascii(r->orcpt) ||
-		    (s->ext.flags & MTA_EXT_SMTPUTF8)))
-			(void)buf_printf(b, " ORCPT=%s", r->orcpt);
-		else if (r->orcpt == NULL && mta_ascii(r->addr)) {
-			(void)buf_append_str(b, " ORCPT=rfc822;");
-			(void)mta_session_xtext(b, r->addr);
-		}
-	}
-	(void)buf_append(b, "\r\n", 2);
-}
-
-static void
-mta_session_mail_cmd(struct mta_session *s)
-{
-	const struct mta_request *req = s->job->req;
-	struct buf *b = &s->stage;
-
-	(void)buf_printf(b, "MAIL FROM:<%s>", req->from);
-	if (s->ext.flags & MTA_EXT_SIZE)
-		(void)buf_printf(b, " SIZE=%zu", req->size);
-	if (req->eightbit && (s->ext.flags & MTA_EXT_8BITMIME))
-		(void)buf_append_str(b, " BODY=8BITMIME");
-	if (req->smtputf8)
-		(void)buf_append_str(b, " SMTPUTF8");
-	if (s->ext.flags & MTA_EXT_DSN) {
-		if (req->ret == SMTP_RET_FULL)
-			(void)buf_append_str(b, " RET=FULL");
-		else if (req->ret == SMTP_RET_HDRS)
-			(void)buf_append_str(b, " RET=HDRS");
-		if (req->envid != NULL && req->envid[0] != '\0')
-			(void)buf_printf(b, " ENVID=%s", req->envid);
-	}
-	(void)buf_append(b, "\r\n", 2);
-}
-
-/* The job's message cannot go to this peer (SMTPUTF8, SIZE): false
- * and the job is dealt with. */
-static bool
-mta_session_job_fits(struct mta_session *s)
-{
-	const struct mta_request *req = s->job->req;
-	uint64_t max = s->ext.size_max;
-
-	if (req->smtputf8 && !(s->ext.flags & MTA_EXT_SMTPUTF8)) {
-		mta_job_fail(s->job, MTA_PERM, "5.6.7", "the message needs "
-		    "SMTPUTF8, which the next hop does not offer", s->relay);
-		s->job = NULL;
-		s->nmsgs++;
-		mta_session_next_job(s);
-		return false;
-	}
-	if (!(s->ext.flags & MTA_EXT_SIZE) || max == 0 || req->size <= max)
-		return true;
-	mta_session_failure(s, MTA_PERM, "5.3.4", true, "message too big for "
-	    "%s (%zu bytes, it takes at most %llu)", s->relay, req->size,
-	    (unsigned long long)max);
-	if (s->nmsgs == 0 && s->cur + 1 < s->naddrs) {
-		mta_session_host_failed(s, true);	/* another may take it */
-		return false;
-	}
-	mta_job_fail(s->job, s->fres, s->fstatus, s->ftext, s->relay);
-	s->job = NULL;
-	s->nmsgs++;
-	mta_session_next_job(s);
-	return false;
-}
-
-/* MAIL and, with PIPELINING, every RCPT in one write. */
-static void
-mta_session_start_job(struct mta_session *s)
-{
-	struct mta_request *req = s->job->req;
-	const struct conf *conf = s->mta->conf;
-
-	s->job->sid = s->id;
-	for (size_t i = 0; i < req->nrcpts; i++) {
-		req->rcpts[i].result = MTA_TEMP;
-		req->rcpts[i].status[0] = '\0';
-	}
-	if (!mta_session_job_fits(s))
-		return;
-	s->nsent = s->nreplied = s->naccepted = 0;
-	s->pipelined = (s->ext.flags & MTA_EXT_PIPELINING) != 0;
-	buf_reset(&s->stage);
-	mta_session_mail_cmd(s);
-	if (s->pipelined)
-		for (; s->nsent < req->nrcpts; s->nsent++)
-			mta_session_rcpt_cmd(s, &req->rcpts[s->nsent]);
-	conn_write(s->conn, s->stage.p, s->stage.len);
-	buf_reset(&s->stage);
-	mta_session_enter(s, MTA_ST_MAIL);
-	conn_set_timeout(s->conn, conf->mta_timeout_mail);
-}
-
-static void
+void
 mta_session_next_job(struct mta_session *s)
 {
 	struct mta_job *job;
@@ -918,125 +514,7 @@ mta_session_ready(struct mta_session *s)
 		mta_session_next_job(s);
 		return;
 	}
-	mta_session_start_job(s);
-}
-
-/*
- * The body: read from the queue file with pread (the fd is shared),
- * converted when needed, dot-stuffed, CRLF line ends, in chunks as the
- * output drains.
- */
-
-static void
-mta_session_stuff(struct mta_session *s, const char *p, size_t n)
-{
-	struct buf *b = &s->stage;
-	char *o;
-
-	if (buf_reserve(b, 2 * n) == -1)
-		return;		/* cannot happen: the stage is emptied */
-	o = b->p + b->len;
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (s->bol && c == '.')
-			*o++ = '.';
-		if (c == '\n' && !s->cr)
-			*o++ = '\r';
-		*o++ = c;
-		s->cr = c == '\r';
-		s->bol = c == '\n';
-	}
-	b->len = (size_t)(o - b->p);
-}
-
-static void
-mta_session_body_end(struct mta_session *s)
-{
-	if (s->qp != NULL) {
-		buf_reset(&s->qpout);
-		(void)mta_qp_end(s->qp, &s->qpout);
-		mta_session_stuff(s, s->qpout.p, s->qpout.len);
-		log_event(s->job->req->qid, "mta", "converted", "session=%016llx "
-		    "relay=%s parts=%u kept=<%s>", (unsigned long long)s->id,
-		    s->relay, mta_qp_converted(s->qp), mta_qp_gave_up(s->qp) !=
-		    NULL ? mta_qp_gave_up(s->qp) : mta_qp_left_8bit(s->qp) ?
-		    "8bit bytes outside parts declared 8bit" : "");
-		mta_qp_free(&s->qp);
-	}
-	if (!s->bol)
-		(void)buf_append(&s->stage, "\r\n", 2);
-	(void)buf_append(&s->stage, ".\r\n", 3);
-	conn_write(s->conn, s->stage.p, s->stage.len);
-	buf_reset(&s->stage);
-	mta_session_enter(s, MTA_ST_DOT);
-	conn_set_timeout(s->conn, s->mta->conf->mta_timeout_data_end);
-}
-
-static void
-mta_session_body_fill(struct mta_session *s)
-{
-	struct conn *c = s->conn;
-	ssize_t n;
-
-	while (c->out.len < MTA_BODY_HIGH) {
-		n = pread(s->job->req->msg_fd, s->chunk, MTA_BODY_CHUNK,
-		    s->off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			snprintf(s->why_status, sizeof(s->why_status), "4.3.0");
-			snprintf(s->why, sizeof(s->why), "reading the queued "
-			    "message failed: %s", strerror(errno));
-			conn_abort(c, s->why);
-			return;
-		}
-		if (n == 0) {
-			mta_session_body_end(s);
-			return;
-		}
-		s->off += n;
-		buf_reset(&s->stage);
-		if (s->qp != NULL) {
-			buf_reset(&s->qpout);
-			(void)mta_qp_feed(s->qp, s->chunk, (size_t)n, &s->qpout);
-			mta_session_stuff(s, s->qpout.p, s->qpout.len);
-		} else
-			mta_session_stuff(s, s->chunk, (size_t)n);
-		conn_write(c, s->stage.p, s->stage.len);
-		buf_reset(&s->stage);
-		if (c->dead)
-			return;
-	}
-	conn_want_drained(c, mta_on_drained);
-}
-
-static void
-mta_session_body(struct mta_session *s)
-{
-	const struct mta_request *req = s->job->req;
-
-	mta_session_enter(s, MTA_ST_BODY);
-	s->off = 0;
-	s->bol = true;
-	s->cr = false;
-	if (req->eightbit && !(s->ext.flags & MTA_EXT_8BITMIME))
-		s->qp = mta_qp_new();
-	if (s->chunk == NULL)
-		s->chunk = xmalloc(MTA_BODY_CHUNK);
-	conn_set_timeout(s->conn, s->mta->conf->mta_timeout_data_block);
-	mta_session_body_fill(s);
-}
-
-static void
-mta_on_drained(struct conn *c, void *arg)
-{
-	struct mta_session *s = arg;
-
-	if (s->state != MTA_ST_BODY)
-		return;
-	conn_set_timeout(c, s->mta->conf->mta_timeout_data_block);
-	mta_session_body_fill(s);
+	mta_tx_start(s);
 }
 
 /*
@@ -1052,10 +530,14 @@ mta_session_greeting(struct mta_session *s, const struct mta_reply *r)
 		mta_session_ehlo(s);
 		return;
 	}
+	/* a 5xx greeting says "no service here", often for a while (a
+	 * blocklist, an overload): the next host, and never a bounce
+	 * (Postfix smtp_skip_5xx_greeting) */
 	mta_reply_line(r, line, sizeof(line));
-	mta_reply_status(r, st, sizeof(st));
-	mta_session_failure(s, mta_reply_result(r), st, false, "%s refused "
-	    "to talk to me: %s", s->relay, line);
+	mta_session_status(r, st, sizeof(st));
+	st[0] = '4';
+	mta_session_failure(s, MTA_TEMP, st, false, "%s refused to talk to "
+	    "me: %s", s->relay, line);
 	mta_session_host_failed(s, true);
 }
 
@@ -1075,8 +557,8 @@ mta_session_on_ehlo(struct mta_session *s, const struct mta_reply *r)
 		return;
 	}
 	mta_reply_line(r, line, sizeof(line));
-	mta_reply_status(r, st, sizeof(st));
-	mta_session_failure(s, mta_reply_result(r), st, false, "%s refused "
+	mta_session_status(r, st, sizeof(st));
+	mta_session_failure(s, mta_session_result(r), st, false, "%s refused "
 	    "%s: %s", s->relay, s->state == MTA_ST_HELO ? "HELO" : "EHLO",
 	    line);
 	mta_session_host_failed(s, true);
@@ -1128,7 +610,7 @@ mta_session_on_auth(struct mta_session *s, const struct mta_reply *r)
 	}
 	/* our credentials or the relay's trouble: never a bounce */
 	mta_reply_line(r, line, sizeof(line));
-	mta_reply_status(r, st, sizeof(st));
+	mta_session_status(r, st, sizeof(st));
 	st[0] = '4';
 	if (r->code == 334)
 		conn_write(s->conn, "*\r\n", 3);	/* cancel the exchange */
@@ -1143,97 +625,13 @@ mta_session_on_rset(struct mta_session *s, const struct mta_reply *r)
 	struct mta_job *job = s->job;
 
 	if (r->code / 100 == 2) {
-		mta_session_start_job(s);
+		mta_tx_start(s);
 		return;
 	}
 	/* the connection is no good for more: the job waits for another */
 	s->job = NULL;
 	mta_dest_requeue(s->dest, job);
 	mta_session_drop(s, "RSET refused");
-}
-
-static void
-mta_session_on_mail(struct mta_session *s, const struct mta_reply *r)
-{
-	char line[MTA_REPLY_TEXT_MAX + 32], st[MTA_STATUS_MAX];
-	struct mta_request *req = s->job->req;
-
-	if (r->code / 100 == 2) {
-		mta_session_enter(s, MTA_ST_RCPT);
-		conn_set_timeout(s->conn, s->mta->conf->mta_timeout_rcpt);
-		if (!s->pipelined) {
-			buf_reset(&s->stage);
-			mta_session_rcpt_cmd(s, &req->rcpts[s->nsent++]);
-			conn_write(s->conn, s->stage.p, s->stage.len);
-			buf_reset(&s->stage);
-		}
-		return;
-	}
-	mta_reply_line(r, line, sizeof(line));
-	mta_reply_status(r, st, sizeof(st));
-	if (r->code / 100 == 4) {
-		/* RFC 5321 §5.1: another MX may take it */
-		mta_session_failure(s, MTA_TEMP, st, false, "%s said to MAIL: %s",
-		    s->relay, line);
-		mta_session_host_failed(s, true);
-		return;
-	}
-	mta_job_fail(s->job, MTA_PERM, st, line, s->relay);
-	s->job = NULL;
-	s->nmsgs++;
-	/* pipelined RCPT replies are still to come: start afresh */
-	mta_session_drop(s, "MAIL refused");
-}
-
-static void
-mta_session_on_rcpt(struct mta_session *s, const struct mta_reply *r)
-{
-	struct mta_request *req = s->job->req;
-	struct mta_rcpt *rc = &req->rcpts[s->nreplied++];
-
-	if (r->code / 100 == 2) {
-		rc->result = MTA_OK;	/* so far: the DATA reply decides */
-		s->naccepted++;
-	} else {
-		rc->result = mta_reply_result(r);
-		mta_reply_status(r, rc->status, sizeof(rc->status));
-		mta_reply_line(r, rc->text, sizeof(rc->text));
-		snprintf(rc->relay, sizeof(rc->relay), "%s", s->relay);
-	}
-	if (s->nreplied < req->nrcpts) {
-		if (!s->pipelined) {
-			buf_reset(&s->stage);
-			mta_session_rcpt_cmd(s, &req->rcpts[s->nsent++]);
-			conn_write(s->conn, s->stage.p, s->stage.len);
-			buf_reset(&s->stage);
-		}
-		conn_set_timeout(s->conn, s->mta->conf->mta_timeout_rcpt);
-		return;
-	}
-	if (s->naccepted == 0) {
-		mta_session_job_done(s);
-		mta_session_next_job(s);
-		return;
-	}
-	mta_session_cmd(s, MTA_ST_DATA, s->mta->conf->mta_timeout_data,
-	    "DATA\r\n");
-}
-
-/* The reply to DATA (not 354) or to the final dot. */
-static void
-mta_session_on_final(struct mta_session *s, const struct mta_reply *r)
-{
-	char line[MTA_REPLY_TEXT_MAX + 32], st[MTA_STATUS_MAX];
-
-	if (r->code == 354 && s->state == MTA_ST_DATA) {
-		mta_session_body(s);
-		return;
-	}
-	mta_reply_line(r, line, sizeof(line));
-	mta_reply_status(r, st, sizeof(st));
-	mta_session_job_fail_rest(s, mta_reply_result(r), st, line);
-	mta_session_job_done(s);
-	mta_session_next_job(s);
 }
 
 static void
@@ -1259,14 +657,14 @@ mta_session_on_reply(struct mta_session *s, const struct mta_reply *r)
 		mta_session_on_rset(s, r);
 		break;
 	case MTA_ST_MAIL:
-		mta_session_on_mail(s, r);
+		mta_tx_on_mail(s, r);
 		break;
 	case MTA_ST_RCPT:
-		mta_session_on_rcpt(s, r);
+		mta_tx_on_rcpt(s, r);
 		break;
 	case MTA_ST_DATA:
 	case MTA_ST_DOT:
-		mta_session_on_final(s, r);
+		mta_tx_on_final(s, r);
 		break;
 	case MTA_ST_IDLE:	/* "421 idle too long" and the like */
 		mta_session_drop(s, "the peer spoke while idle");
@@ -1355,14 +753,18 @@ static void
 mta_session_broken(struct mta_session *s, const char *reason)
 {
 	struct mta_job *job = s->job;
-	char text[MTA_REPLY_TEXT_MAX];
-	const char *st = s->why_status[0] != '\0' ? s->why_status : "4.4.2";
+	char text[MTA_REPLY_TEXT_MAX], why_st[MTA_STATUS_MAX];
+	const char *st = "4.4.2";
 
 	if (s->why[0] != '\0')
 		snprintf(text, sizeof(text), "%s", s->why);
 	else
 		snprintf(text, sizeof(text), "lost connection with %s in "
 		    "state %s: %s", s->relay, mta_state_names[s->state], reason);
+	if (s->why_status[0] != '\0') {
+		memcpy(why_st, s->why_status, sizeof(why_st));
+		st = why_st;
+	}
 	s->why[0] = s->why_status[0] = '\0';
 	switch (s->state) {
 	case MTA_ST_RSET:
@@ -1375,7 +777,7 @@ mta_session_broken(struct mta_session *s, const char *reason)
 	case MTA_ST_DATA:
 	case MTA_ST_BODY:
 	case MTA_ST_DOT:
-		mta_session_job_fail_rest(s, MTA_TEMP, st, text);
+		mta_tx_fail_rest(s, MTA_TEMP, st, text);
 		mta_session_job_done(s);
 		mta_session_free(s);
 		return;

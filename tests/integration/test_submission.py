@@ -24,13 +24,26 @@ def tls_ctx():
     return ctx
 
 
+def distinct_ports(n, avoid=()):
+    """n free ports, distinct from each other and from avoid (free_port
+    may hand out the same port twice)."""
+    ports = []
+    while len(ports) < n:
+        p = free_port()
+        if p not in ports and p not in avoid:
+            ports.append(p)
+    return ports
+
+
 @pytest.fixture
 def sub(make_server):
-    p587, p465 = free_port(), free_port()
+    srv = make_server(start=False)
+    p587, p465, dead = distinct_ports(3, avoid=(srv.port,))
     # a resolver that never answers: remote mail stays in the queue
-    srv = make_server(**{"listen submission": "127.0.0.1:%d" % p587,
-                         "listen submissions": "127.0.0.1:%d" % p465,
-                         "dns_resolver": "127.0.0.1@%d" % free_port()})
+    srv.write_config(**{"listen submission": "127.0.0.1:%d" % p587,
+                        "listen submissions": "127.0.0.1:%d" % p465,
+                        "dns_resolver": "127.0.0.1@%d" % dead})
+    srv.start()
     srv.p587, srv.p465 = p587, p465
     return srv
 
@@ -247,9 +260,11 @@ def test_plaintext_on_465_gets_no_greeting(sub):
 
 
 def test_loopback_plaintext_auth_when_configured(make_server):
-    p587 = free_port()
-    srv = make_server(**{"listen submission": "127.0.0.1:%d" % p587,
-                         "auth_plaintext_loopback": "yes"})
+    srv = make_server(start=False)
+    p587, = distinct_ports(1, avoid=(srv.port,))
+    srv.write_config(**{"listen submission": "127.0.0.1:%d" % p587,
+                        "auth_plaintext_loopback": "yes"})
+    srv.start()
     s = smtplib.SMTP("127.0.0.1", p587, timeout=T(10))
     s.ehlo()
     assert s.has_extn("auth")
