@@ -209,6 +209,23 @@ conn_printf(struct conn *c, const char *fmt, ...)
 	conn_update_events(c);
 }
 
+/* One protocol line: the formatted text (cut at CONN_LINE_MAX) + CRLF. */
+void
+conn_vline(struct conn *c, const char *fmt, va_list ap)
+{
+	char line[CONN_LINE_MAX + 2];
+	int n;
+
+	n = vsnprintf(line, CONN_LINE_MAX + 1, fmt, ap);
+	if (n < 0)
+		return;
+	if (n > CONN_LINE_MAX)
+		n = CONN_LINE_MAX;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	conn_write(c, line, (size_t)n);
+}
+
 void
 conn_pause(struct conn *c)
 {

@@ -8,6 +8,7 @@
 #ifndef FACTEUR_NET_CONN_H
 #define FACTEUR_NET_CONN_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +81,10 @@ struct conn	*conn_new(struct event_base *base, int fd,
 void	conn_write(struct conn *c, const void *p, size_t n);
 void	conn_printf(struct conn *c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* A reply line: fmt's text, cut at CONN_LINE_MAX bytes, then CRLF. */
+#define CONN_LINE_MAX	1021
+void	conn_vline(struct conn *c, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
 /* Re-arm the idle timer (seconds, 0 = off). */
 void	conn_set_timeout(struct conn *c, unsigned secs);
 /* Stop or resume reading (back-pressure while work is in flight). */

@@ -90,20 +90,12 @@ void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {
 	va_list ap;
-	char line[1024];
-	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (s->conn == NULL)
 		return;
-	if ((size_t)n > sizeof(line) - 3)
-		n = sizeof(line) - 3;
-	line[n++] = '\r';
-	line[n++] = '\n';
-	if (s->conn != NULL)
-		conn_write(s->conn, line, (size_t)n);
+	va_start(ap, fmt);
+	conn_vline(s->conn, fmt, ap);
+	va_end(ap);
 }
 
 static size_t
