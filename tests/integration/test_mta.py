@@ -661,3 +661,35 @@ def test_volume_to_smtp_sink(mta_server, tmp_path):
     finally:
         sink.send_signal(signal.SIGTERM)
         sink.wait(timeout=10)
+
+
+def test_sigkill_during_delivery_loses_nothing(mta_server, peers):
+    """Kill every process while messages are being handed to a slow
+    peer; after a restart each of them reaches the peer (a duplicate is
+    allowed, a loss is not)."""
+    slow = peers("127.0.6.7", dot_delay=T(3))
+    srv = mta_server()
+    ids = [submit(srv, ["bob@slow.mta.test"])[0] for _ in range(5)]
+    deadline = time.time() + T(10)
+    while time.time() < deadline:       # a delivery is under way
+        with slow.lock:
+            if any(c.startswith("DATA") for c in slow.commands):
+                break
+        time.sleep(0.05)
+    srv.kill_group()
+    got = [m["data"] for m in slow.msgs]
+    slow.close()
+    fast = peers("127.0.6.7")
+    srv.start()
+    deadline = time.time() + T(30)
+    while True:
+        with fast.lock:
+            got_all = got + [m["data"] for m in fast.msgs]
+        missing = [i for i in ids
+                   if not any(i.encode() in d for d in got_all)]
+        if not missing:
+            break
+        assert time.time() < deadline, "lost after SIGKILL: %r\n%s" % (
+            missing, srv.log()[-3000:])
+        time.sleep(0.2)
+    queue_empty(srv)
