@@ -20,6 +20,7 @@
 
 struct cidr;
 struct conf;
+struct smtp_commit;
 struct workq;
 struct smtp_session;
 
@@ -64,6 +65,11 @@ struct smtp_server {
 	void			(*session_ended)(void *ctx,
 				    const struct sockaddr_storage *peer);
 	void			*ended_ctx;
+
+	/* group commit of queued messages (smtp_tx.c): those that wait
+	 * while a batch is being made durable */
+	struct smtp_commit	*commit_pending;
+	bool			 commit_busy;
 
 	bool			 stopping;	/* graceful shutdown under way */
 	unsigned		 nsessions;

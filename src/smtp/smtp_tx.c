@@ -16,6 +16,7 @@
 #include "store/maildir.h"
 
 struct smtp_commit {
+	struct smtp_commit	*next;		/* in a group commit */
 	struct smtp_session	*s;
 	const char		*data_dir;
 	struct maildir_tmp	 tmp;
@@ -486,6 +487,108 @@ smtp_commit_done(void *arg)
 	smtp_session_unref(s);
 }
 
+/* --- group commit ------------------------------------------------------
+ *
+ * Messages for the queue are made durable in batches: while one batch is
+ * on disk, the messages that arrive wait, then go together, sharing the
+ * queue directory's fsync (queue_fs_commit_batch).  With one session the
+ * batch is one message and nothing waits more than it would alone. */
+
+struct smtp_batch {
+	struct smtp_server	*srv;
+	struct smtp_commit	**cms;
+	size_t			 n;
+};
+
+static void	smtp_batch_start(struct smtp_server *);
+
+static void
+smtp_batch_work(void *arg)
+{
+	struct smtp_batch *b = arg;
+	struct queue_new **ns = xcalloc(b->n, sizeof(*ns));
+	struct envelope **es = xcalloc(b->n, sizeof(*es));
+	int *results = xcalloc(b->n, sizeof(*results));
+	const char *err;
+
+	for (size_t i = 0; i < b->n; i++) {
+		ns[i] = &b->cms[i]->qn;
+		es[i] = &b->cms[i]->env;
+	}
+	(void)queue_fs_commit_batch(b->cms[0]->data_dir, ns, es, b->n,
+	    results, &err);
+	for (size_t i = 0; i < b->n; i++) {
+		struct smtp_commit *cm = b->cms[i];
+
+		cm->rc = 0;
+		if (results[i] != 0) {
+			snprintf(cm->err, sizeof(cm->err), "queue commit: %s",
+			    strerror(results[i]));
+			cm->rc = -1;
+			if (cm->local)
+				maildir_tmp_abort(&cm->tmp);
+			continue;
+		}
+		/* the rare message with local recipients too */
+		if (cm->local && maildir_tmp_commit(&cm->tmp, cm->dirs,
+		    cm->ndirs, &err) == -1) {
+			snprintf(cm->err, sizeof(cm->err), "%s", err);
+			cm->rc = -1;
+			(void)queue_fs_remove(cm->data_dir, cm->qid, &err);
+		}
+	}
+	free(ns);
+	free(es);
+	free(results);
+}
+
+static void
+smtp_batch_done(void *arg)
+{
+	struct smtp_batch *b = arg;
+	struct smtp_server *srv = b->srv;
+
+	for (size_t i = 0; i < b->n; i++)
+		smtp_commit_done(b->cms[i]);
+	free(b->cms);
+	free(b);
+	srv->commit_busy = false;
+	if (srv->commit_pending != NULL)
+		smtp_batch_start(srv);
+}
+
+static void
+smtp_batch_start(struct smtp_server *srv)
+{
+	struct smtp_batch *b = xcalloc(1, sizeof(*b));
+	struct smtp_commit *cm;
+	size_t n = 0;
+
+	for (cm = srv->commit_pending; cm != NULL; cm = cm->next)
+		n++;
+	b->srv = srv;
+	b->cms = xcalloc(n, sizeof(*b->cms));
+	for (cm = srv->commit_pending; cm != NULL; cm = cm->next)
+		b->cms[b->n++] = cm;
+	srv->commit_pending = NULL;
+	srv->commit_busy = true;
+	log_debug(0, "smtp", "group-commit", "messages=%zu", n);
+	workq_push(srv->wq, smtp_batch_work, smtp_batch_done, b);
+}
+
+static void
+smtp_batch_add(struct smtp_server *srv, struct smtp_commit *cm)
+{
+	struct smtp_commit **pp = &srv->commit_pending;
+
+	while (*pp != NULL)	/* arrival order */
+		pp = &(*pp)->next;
+	cm->next = NULL;
+	*pp = cm;
+	if (!srv->commit_busy)
+		smtp_batch_start(srv);
+}
+
 /* Judge the finished content; on success hand the commit to a thread. */
 static void
 smtp_tx_finish(struct smtp_session *s)
@@ -553,7 +656,10 @@ smtp_tx_finish(struct smtp_session *s)
 	s->busy = true;
 	s->refs++;
 	conn_pause(s->conn);
-	workq_push(s->srv->wq, smtp_commit_work, smtp_commit_done, cm);
+	if (cm->queued)
+		smtp_batch_add(s->srv, cm);
+	else
+		workq_push(s->srv->wq, smtp_commit_work, smtp_commit_done, cm);
 }
 
 /* A live but slow transfer is bounded too (smtp_data_timeout); an idle

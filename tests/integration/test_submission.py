@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -302,3 +303,43 @@ def test_relay_networks(make_server):
         code, _ = c.rcpt("someone@elsewhere.example")
         assert code == want, (host, code)
         c.quit()
+
+
+def test_group_commit_across_sessions(make_server):
+    """Concurrent sessions queueing mail share commits: with many at
+    once, a batch holds more than one message; every message is queued
+    exactly once."""
+    import threading
+    srv = make_server(workers=1, log_level="debug",
+                      relay_networks="127.0.0.0/8",
+                      dns_resolver="127.0.0.1@%d" % free_port())
+    ids, errors = [], []
+
+    def client(k):
+        try:
+            s = smtplib.SMTP("127.0.0.1", srv.port, timeout=T(20))
+            for j in range(10):
+                msgid = new_msgid()
+                s.sendmail("app@example.test", ["x%d@elsewhere.example" % k],
+                           message(msgid))
+                ids.append(msgid)
+            s.quit()
+        except Exception as e:          # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(T(60))
+    assert not errors, errors
+    assert len(ids) == 200
+    sizes = [int(n) for n in re.findall(r"group-commit messages=(\d+)",
+                                        srv.log())]
+    assert sum(sizes) == 200, sizes
+    assert max(sizes) > 1, sizes
+    qdir = os.path.join(srv.data_dir, "queue")
+    msgs = [open(os.path.join(qdir, f), "rb").read()
+            for f in os.listdir(qdir) if f.endswith(".msg")]
+    for msgid in ids:
+        assert sum(msgid.encode() in m for m in msgs) == 1, msgid
