@@ -1,8 +1,10 @@
 #!/bin/sh
-# bench/run.sh: facteur vs Postfix, durable SMTP intake into Maildir, side
-# by side on 127.0.0.1, printed as ratios (doc/BENCH.md).
+# bench/run.sh: facteur vs Postfix, durable SMTP intake into Maildir, then
+# facteur vs Dovecot, POP3 retrieval and deletion from a Maildir, side by
+# side on 127.0.0.1, printed as ratios (doc/BENCH.md).
 #
-#   sh bench/run.sh [--postfix-only | --facteur-only]
+#   sh bench/run.sh [--smtp-only | --pop3-only]
+#                   [--postfix-only | --dovecot-only | --facteur-only]
 #
 # Environment:
 #   BENCH_SCALE=1        multiply every message count (e.g. 0.2 or 3)
@@ -15,15 +17,22 @@
 #   BENCH_DIR=/var/tmp/facteur-bench  work dir (wiped at start; must be a
 #                        fixed path: it is listed in /etc/postfix/main.cf)
 #   BENCH_TIMEOUT=300    seconds allowed per run
+#   BENCH_POP3_COUNT=10000  messages in the POP3 mailbox (x BENCH_SCALE)
+#   BENCH_POP3_SIZE=5    POP3 message size in KB
+#   BENCH_POP3_WINDOW="64 1"  POP3 commands outstanding at most, one table
+#                        row each (1: lock-step, no pipelining)
+#   BENCH_POP3_SYNC=1    0: no sync(2) after filling the mailbox
 #   FACTEUR_BIN=build/facteur
 #
-# Needs root (creates the users facteur and fbench, runs Postfix).  Stops
-# everything it started on exit, failure or interrupt.
+# Needs root (creates the users facteur, fbench and dbench, runs Postfix
+# and Dovecot, installs dovecot-pop3d if missing).  Stops everything it
+# started on exit, failure or interrupt.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 HELPER="$ROOT/bench/bench.py"
+POP3="$ROOT/bench/pop3.py"
 W=${BENCH_DIR:-/var/tmp/facteur-bench}
 FACTEUR_BIN=${FACTEUR_BIN:-$ROOT/build/facteur}
 SMTP_SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
@@ -34,21 +43,39 @@ REUSE=${BENCH_REUSE:-0}
 REPEAT=${BENCH_REPEAT:-1}
 FROM=${BENCH_FROM:-u1@bench.test}
 TIMEOUT=${BENCH_TIMEOUT:-300}
+POP3_COUNT=${BENCH_POP3_COUNT:-10000}
+POP3_SIZE=${BENCH_POP3_SIZE:-5}
+POP3_WINDOWS=${BENCH_POP3_WINDOW:-64 1}
+POP3_SYNC=${BENCH_POP3_SYNC:-1}
+POP3_PASS=bench-pw	# the POP3 user's password on both servers
 RESULTS_DIR="$ROOT/bench/results"
 VUSER=fbench		# owner of Postfix's virtual mailboxes
+DUSER=dbench		# owner of Dovecot's mailboxes
 
-do_postfix=1
-do_facteur=1
+do_smtp=1 do_pop3=1
+do_postfix=1 do_dovecot=1 do_facteur=1
 for arg in "$@"; do
 	case "$arg" in
-	--postfix-only) do_facteur=0 ;;
-	--facteur-only) do_postfix=0 ;;
+	--smtp-only) do_pop3=0 ;;
+	--pop3-only) do_smtp=0 ;;
+	--postfix-only) do_facteur=0 do_dovecot=0 ;;
+	--dovecot-only) do_facteur=0 do_postfix=0 ;;
+	--facteur-only) do_postfix=0 do_dovecot=0 ;;
 	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" |
 	    sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: sh bench/run.sh [--postfix-only|--facteur-only]" >&2
+	*) echo "usage: sh bench/run.sh [--smtp-only|--pop3-only]" \
+	    "[--postfix-only|--dovecot-only|--facteur-only]" >&2
 	   exit 2 ;;
 	esac
 done
+# what runs: Postfix only for SMTP, Dovecot only for POP3
+run_postfix=$((do_smtp * do_postfix))
+run_dovecot=$((do_pop3 * do_dovecot))
+run_facteur=$(((do_smtp + do_pop3 > 0) * do_facteur))
+if [ $((run_postfix + run_dovecot + run_facteur)) -eq 0 ]; then
+	echo "bench: nothing to run with these options: $*" >&2
+	exit 2
+fi
 
 say() { echo "bench: $*"; }
 die() { echo "bench: error: $*" >&2; exit 1; }
@@ -58,12 +85,34 @@ case "$W" in
 /?*) ;;
 *) die "BENCH_DIR must be an absolute path: $W" ;;
 esac
-[ -x "$SMTP_SOURCE" ] || die "$SMTP_SOURCE missing (package postfix: sh scripts/deps.sh bench)"
-if [ "$do_facteur" = 1 ] && [ ! -x "$FACTEUR_BIN" ]; then
+if [ "$do_smtp" = 1 ] && [ ! -x "$SMTP_SOURCE" ]; then
+	die "$SMTP_SOURCE missing (package postfix: sh scripts/deps.sh bench)"
+fi
+if [ "$run_facteur" = 1 ] && [ ! -x "$FACTEUR_BIN" ]; then
 	die "$FACTEUR_BIN missing (make build)"
 fi
 
+# Dovecot's POP3 server: installed here, not by scripts/deps.sh (idempotent;
+# the package may start the system's Dovecot, which we leave alone: the
+# bench runs a private instance on its own port)
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+if [ "$run_dovecot" = 1 ] && ! installed dovecot-pop3d; then
+	say "installing dovecot-pop3d"
+	export DEBIAN_FRONTEND=noninteractive
+	if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ] ||
+	    ! apt-get install -y -q dovecot-pop3d; then
+		apt-get update -q || true
+		apt-get install -y -q dovecot-pop3d ||
+		    die "cannot install dovecot-pop3d"
+	fi
+fi
+
 # the messages counts of a run: base counts (about 3-10 s each here) x SCALE
+scaled() { # n
+	awk -v n="$1" -v s="$SCALE" 'BEGIN { c = int(n * s + 0.5); if (c < 1) c = 1; print c }'
+}
 count_for() { # size_kb conc
 	case "$1:$2" in
 	5:1) n=1000 ;;
@@ -71,7 +120,7 @@ count_for() { # size_kb conc
 	*:1) n=500 ;;
 	*) n=1000 ;;
 	esac
-	awk -v n="$n" -v s="$SCALE" 'BEGIN { c = int(n * s + 0.5); if (c < 1) c = 1; print c }'
+	scaled "$n"
 }
 
 # --- one bench at a time, work dir ------------------------------------------
@@ -80,6 +129,8 @@ exec 9>"$W.lock"
 flock -n 9 || die "another bench holds $W.lock"
 
 PCONF="$W/postfix/etc"
+DCONF="$W/dovecot/dovecot.conf"
+DPIDFILE="$W/dovecot/run/master.pid"
 FPID=""
 postfix_started=0
 
@@ -125,13 +176,47 @@ stop_facteur() {
 	FPID=""
 }
 
+# Dovecot: SIGTERM to the master (it stops its children), SIGKILL to the
+# master and its children after 15 s.  Only a master started with our config.
+stop_dovecot() {
+	[ -f "$DPIDFILE" ] || return 0
+	dpid=$(cat "$DPIDFILE" 2>/dev/null || true)
+	case "$dpid" in
+	''|*[!0-9]*) rm -f "$DPIDFILE"; return 0 ;;
+	esac
+	if ! tr '\0' ' ' 2>/dev/null <"/proc/$dpid/cmdline" |
+	    grep -q -- "$DCONF"; then
+		rm -f "$DPIDFILE"
+		return 0
+	fi
+	kids=$(pgrep -P "$dpid" 2>/dev/null || true)
+	kill -TERM "$dpid" 2>/dev/null || true
+	i=0
+	while alive "$dpid" && [ $i -lt 150 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	if alive "$dpid"; then
+		say "dovecot did not stop on SIGTERM in 15 s: SIGKILL"
+		kids=$(pgrep -P "$dpid" 2>/dev/null || true)
+		kill -KILL "$dpid" 2>/dev/null || true
+	fi
+	for k in $kids; do
+		alive "$k" && kill -KILL "$k" 2>/dev/null || true
+	done
+	rm -f "$DPIDFILE"
+}
+
 cleanup() {
 	rc=$?
-	trap - EXIT INT TERM
+	# bounded; a second signal must not cut it short
+	trap - EXIT
+	trap '' INT TERM
 	stop_facteur
 	stop_postfix
+	stop_dovecot
 	# the mail itself is not worth keeping; logs and configs are
-	rm -rf "$W/postfix/vmail/bench.test" "$W/facteur/data/mail" 2>/dev/null || true
+	rm -rf "$W/postfix/vmail/bench.test" "$W/facteur/data/mail" \
+	    "$W/dovecot/home" 2>/dev/null || true
 	[ $rc -ne 0 ] && say "failed (exit $rc); logs under $W"
 	exit $rc
 }
@@ -141,6 +226,7 @@ trap 'exit 143' TERM
 
 # leftovers of an interrupted run (a killed run.sh cannot clean up)
 stop_postfix
+stop_dovecot
 if [ -f "$W/facteur.pid" ]; then
 	old=$(cat "$W/facteur.pid")
 	if [ -n "$old" ] && [ -r "/proc/$old/cmdline" ] &&
@@ -152,11 +238,14 @@ if [ -f "$W/facteur.pid" ]; then
 	fi
 	rm -f "$W/facteur.pid"
 fi
-rm -rf "$W/postfix" "$W/facteur" "$W/results.jsonl" "$W/smtp-source.log"
+rm -rf "$W/postfix" "$W/facteur" "$W/dovecot" "$W/results.jsonl" \
+    "$W/pop3.jsonl" "$W/smtp-source.log"
 chmod 755 "$W"
 
 RESULTS="$W/results.jsonl"
+PRESULTS="$W/pop3.jsonl"
 : >"$RESULTS"
+: >"$PRESULTS"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ensure_user() { # name
@@ -277,34 +366,115 @@ setup_facteur() {
 	mkdir -p "$FDIR/data"
 	chmod 755 "$FDIR"
 	chown facteur: "$FDIR/data"
-	cat >"$FCONF" <<-EOF
-	# facteur's side of the bench (bench/run.sh)
-	hostname bench.test
-	data_dir $FDIR/data
-	user facteur
-	listen smtp 127.0.0.1:$FPORT
-	smtp_max_messages_per_connection 100000
-	max_connections_per_ip 1000
-	log_level info
-	EOF
+	FPOP3=""
+	[ "$do_pop3" = 1 ] && FPOP3=$($PY "$HELPER" freeport)
+	{
+		echo "# facteur's side of the bench (bench/run.sh)"
+		echo "hostname bench.test"
+		echo "data_dir $FDIR/data"
+		echo "user facteur"
+		[ "$do_smtp" = 1 ] && echo "listen smtp 127.0.0.1:$FPORT"
+		if [ "$do_pop3" = 1 ]; then
+			echo "listen pop3 127.0.0.1:$FPOP3"
+			echo "# USER/PASS without TLS from 127.0.0.1, as Dovecot's"
+			echo "# disable_plaintext_auth = no"
+			echo "auth_plaintext_loopback yes"
+		fi
+		echo "smtp_max_messages_per_connection 100000"
+		echo "max_connections_per_ip 1000"
+		echo "log_level info"
+	} >"$FCONF"
 	fcli() { "$FACTEUR_BIN" -c "$FCONF" "$@"; }
 	fcli domain add bench.test >"$FDIR/cli.log" 2>&1 ||
 	    { cat "$FDIR/cli.log" >&2; die "facteur domain add failed"; }
 	printf 'pw\n' | fcli user add u1@bench.test >>"$FDIR/cli.log" 2>&1 ||
 	    { cat "$FDIR/cli.log" >&2; die "facteur user add failed"; }
+	if [ "$do_pop3" = 1 ]; then
+		printf '%s\n' "$POP3_PASS" | fcli user add p1@bench.test \
+		    >>"$FDIR/cli.log" 2>&1 ||
+		    { cat "$FDIR/cli.log" >&2; die "facteur user add failed"; }
+	fi
 	"$FACTEUR_BIN" -c "$FCONF" serve </dev/null >"$FDIR/facteur.log" 2>&1 &
 	FPID=$!
 	echo "$FPID" >"$W/facteur.pid"
-	if ! $PY "$HELPER" waitsmtp "$FPORT" 30; then
+	if [ "$do_smtp" = 1 ]; then
+		set -- "$HELPER" waitsmtp "$FPORT"
+	else
+		set -- "$POP3" waitpop3 "$FPOP3"
+	fi
+	if ! $PY "$@" 30; then
 		tail -20 "$FDIR/facteur.log" >&2 || true
 		die "facteur did not come up (log $FDIR/facteur.log)"
 	fi
 	FMAILDIR="$FDIR/data/mail/bench.test/u1"
-	say "facteur ($FACTEUR_BIN) on 127.0.0.1:$FPORT (conf $FCONF), pid $FPID"
+	FPOP3MAILDIR="$FDIR/data/mail/bench.test/p1"
+	on=""
+	[ "$do_smtp" = 1 ] && on="smtp 127.0.0.1:$FPORT"
+	[ "$do_pop3" = 1 ] && on="${on:+$on, }pop3 127.0.0.1:$FPOP3"
+	say "facteur ($FACTEUR_BIN) on $on (conf $FCONF), pid $FPID"
 }
 
-[ "$do_postfix" = 1 ] && setup_postfix
-[ "$do_facteur" = 1 ] && setup_facteur
+# --- Dovecot ------------------------------------------------------------------
+setup_dovecot() {
+	ensure_user "$DUSER"
+	duid=$(id -u "$DUSER")
+	dgid=$(id -g "$DUSER")
+	DPORT=$($PY "$HELPER" freeport)
+	DDIR="$W/dovecot"
+	mkdir -p "$DDIR/home/bench.test/p1"
+	chmod 755 "$DDIR" "$DDIR/home" "$DDIR/home/bench.test"
+	chown "$DUSER:$DUSER" "$DDIR/home/bench.test/p1"
+	echo "p1@bench.test:{PLAIN}$POP3_PASS" >"$DDIR/passwd"
+	# read by Dovecot's auth process, which runs as dovecot
+	chgrp dovecot "$DDIR/passwd" 2>/dev/null && chmod 640 "$DDIR/passwd" ||
+	    chmod 644 "$DDIR/passwd"
+	cat >"$DCONF" <<-EOF
+	# Private Dovecot instance of facteur's bench (bench/run.sh), POP3 only.
+	# Everything not set here is Dovecot's default (mail_fsync = optimized,
+	# one pop3-login process per connection, pop3_uidl_format, ...).
+	instance_name = facteur-bench
+	base_dir = $DDIR/run
+	state_dir = $DDIR/state
+	protocols = pop3
+	listen = 127.0.0.1
+	ssl = no
+	disable_plaintext_auth = no
+	auth_mechanisms = plain
+	log_path = $DDIR/dovecot.log
+	first_valid_uid = $duid
+	last_valid_uid = $duid
+	mail_location = maildir:$DDIR/home/%d/%n/Maildir
+	passdb {
+	  driver = passwd-file
+	  args = scheme=PLAIN username_format=%u $DDIR/passwd
+	}
+	userdb {
+	  driver = static
+	  args = uid=$duid gid=$dgid home=$DDIR/home/%d/%n
+	}
+	service pop3-login {
+	  inet_listener pop3 {
+	    address = 127.0.0.1
+	    port = $DPORT
+	  }
+	  inet_listener pop3s {
+	    port = 0
+	  }
+	}
+	EOF
+	doveconf -c "$DCONF" -n >"$DDIR/doveconf.log" 2>&1 ||
+	    { cat "$DDIR/doveconf.log" >&2; die "dovecot config check failed"; }
+	dovecot -c "$DCONF" >"$DDIR/start.log" 2>&1 ||
+	    { cat "$DDIR/start.log" >&2; die "dovecot start failed"; }
+	$PY "$POP3" waitpop3 "$DPORT" 30 ||
+	    { tail -20 "$DDIR/dovecot.log" >&2 || true; die "Dovecot did not come up"; }
+	DMAILDIR="$DDIR/home/bench.test/p1/Maildir"
+	say "dovecot $(dovecot --version | cut -d' ' -f1) on 127.0.0.1:$DPORT (conf $DCONF)"
+}
+
+[ "$run_postfix" = 1 ] && setup_postfix
+[ "$run_dovecot" = 1 ] && setup_dovecot
+[ "$run_facteur" = 1 ] && setup_facteur
 
 reuse_flag=""
 [ "$REUSE" = 1 ] && reuse_flag="--reuse"
@@ -336,8 +506,8 @@ run_one() { # server size_kb conc count [--warmup]
 }
 
 servers=""
-[ "$do_postfix" = 1 ] && servers="$servers postfix"
-[ "$do_facteur" = 1 ] && servers="$servers facteur"
+[ "$run_postfix" = 1 ] && servers="$servers postfix"
+[ "$do_smtp" = 1 ] && [ "$run_facteur" = 1 ] && servers="$servers facteur"
 
 # warm-up (not recorded): processes spawned, caches filled, Maildirs created
 for s in $servers; do
@@ -358,25 +528,89 @@ for size in $SIZES; do
 	done
 done
 
+# --- POP3 -------------------------------------------------------------------
+pop3_one() { # server window count [--warmup]
+	if [ "$1" = dovecot ]; then
+		set -- "$@" --port "$DPORT" --pid "@$DPIDFILE" \
+		    --maildir "$DMAILDIR" --owner "$DUSER"
+	else
+		set -- "$@" --port "$FPOP3" --pid "$FPID" \
+		    --maildir "$FPOP3MAILDIR" --owner facteur
+		alive "$FPID" ||
+		    { tail -5 "$FDIR/facteur.log" >&2; die "facteur is not running"; }
+	fi
+	name=$1 window=$2 n=$3
+	shift 3
+	[ "$POP3_SYNC" = 0 ] && set -- "$@" --no-sync
+	if ! $PY "$POP3" run --name "$name" --size $((POP3_SIZE * 1024)) \
+	    --count "$n" --window "$window" --user p1@bench.test \
+	    --password "$POP3_PASS" --timeout "$TIMEOUT" --out "$PRESULTS" "$@"
+	then
+		fails=$((fails + 1))
+		if [ "$name" = dovecot ]; then
+			tail -5 "$DDIR/dovecot.log" 2>/dev/null | sed 's/^/  dovecot.log: /'
+		else
+			tail -5 "$FDIR/facteur.log" 2>/dev/null | sed 's/^/  facteur.log: /'
+		fi
+	fi
+}
+
+pservers=""
+[ "$run_dovecot" = 1 ] && pservers="$pservers dovecot"
+[ "$do_pop3" = 1 ] && [ "$run_facteur" = 1 ] && pservers="$pservers facteur"
+pn=$(scaled "$POP3_COUNT")
+for s in $pservers; do
+	pop3_one "$s" 64 200 --warmup
+done
+for window in $POP3_WINDOWS; do
+	r=0
+	while [ $r -lt "$REPEAT" ]; do
+		for s in $pservers; do
+			pop3_one "$s" "$window" "$pn"
+		done
+		r=$((r + 1))
+	done
+done
+
 # --- the table ------------------------------------------------------------
 mkdir -p "$RESULTS_DIR"
 [ -f "$RESULTS_DIR/.gitignore" ] || printf '*\n!.gitignore\n' >"$RESULTS_DIR/.gitignore"
 {
-	echo "facteur vs Postfix: SMTP intake into Maildir, end to end (accepted + in new/)"
 	echo "$(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(uname -r), $(nproc) cores," \
-	    "postfix $(postconf -d -h mail_version 2>/dev/null)," \
 	    "facteur $FACTEUR_BIN (git HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none))"
-	if [ "$REUSE" = 1 ]; then
-		echo "smtp-source -d: each session sends its messages over one connection"
-	else
-		echo "one message per SMTP connection; BENCH_SCALE=$SCALE"
-	fi
 	echo "cpu = user+system seconds of the server's processes during the run"
 	echo "load average at start: $LOAD0 (other work on the machine skews the figures)"
-	echo
-	$PY "$HELPER" table "$RESULTS"
+	if [ "$do_smtp" = 1 ]; then
+		echo
+		echo "facteur vs Postfix: SMTP intake into Maildir, end to end (accepted + in new/)"
+		echo "postfix $(postconf -d -h mail_version 2>/dev/null)"
+		if [ "$REUSE" = 1 ]; then
+			echo "smtp-source -d: each session sends its messages over one connection"
+		else
+			echo "one message per SMTP connection; BENCH_SCALE=$SCALE"
+		fi
+		echo
+		$PY "$HELPER" table "$RESULTS"
+	fi
+	if [ "$do_pop3" = 1 ]; then
+		echo
+		echo "facteur vs Dovecot: POP3, one session: USER/PASS, LIST, UIDL," \
+		    "RETR + DELE every message, QUIT (deletions done)"
+		echo "dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1);" \
+		    "$pn messages of $POP3_SIZE KB in Maildir new/, same files" \
+		    "for both; plaintext on 127.0.0.1"
+		if [ "$POP3_SYNC" = 0 ]; then
+			echo "BENCH_POP3_SYNC=0: the messages were still dirty in" \
+			    "the page cache (no sync after filling)"
+		fi
+		echo "window = commands in flight (1: lock-step, no pipelining);" \
+		    "client cpu = the Python client's, dovecot/facteur run"
+		echo
+		$PY "$POP3" table "$PRESULTS"
+	fi
 } >"$RESULTS_DIR/latest.txt"
 cp "$RESULTS" "$RESULTS_DIR/latest.jsonl"
+cp "$PRESULTS" "$RESULTS_DIR/latest-pop3.jsonl"
 echo
 cat "$RESULTS_DIR/latest.txt"
 [ "$fails" -eq 0 ] || die "$fails run(s) failed"
