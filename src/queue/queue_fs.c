@@ -643,6 +643,33 @@ queue_fs_remove(const char *data_dir, uint64_t qid, const char **err_r)
 	return rc;
 }
 
+/* Remove several messages: one lock, one directory fsync for all. */
+int
+queue_fs_remove_many(const char *data_dir, const uint64_t *qids, size_t n,
+    const char **err_r)
+{
+	char env[QUEUE_FS_PATH_MAX], msg[QUEUE_FS_PATH_MAX];
+	int dfd, rc = 0;
+
+	if ((dfd = queue_fs_lock(data_dir, err_r)) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (queue_fs_path(env, data_dir, false, qids[i], QUEUE_FS_ENV,
+		    "", err_r) == -1 || queue_fs_path(msg, data_dir, false,
+		    qids[i], QUEUE_FS_MSG, "", err_r) == -1) {
+			rc = -1;
+			continue;
+		}
+		if (unlink(env) == -1 && errno != ENOENT && rc == 0)
+			rc = queue_fs_fail(err_r, "unlink(%s)", env);
+		if (unlink(msg) == -1 && errno != ENOENT && rc == 0)
+			rc = queue_fs_fail(err_r, "unlink(%s)", msg);
+	}
+	if (queue_fs_unlock(data_dir, dfd, true, rc == 0 ? err_r : NULL) == -1)
+		rc = -1;
+	return rc;
+}
+
 int
 queue_fs_open_msg(const char *data_dir, uint64_t qid)
 {

@@ -76,6 +76,11 @@ int	queue_fs_load(const char *data_dir, uint64_t qid, struct envelope *e,
 /* Remove both files (the .env first), fsync the directory.  -1 with
  * errno ENOENT when there was no .env (a leftover .msg is removed). */
 int	queue_fs_remove(const char *data_dir, uint64_t qid, const char **err_r);
+/* The same for n messages at once: one lock and one directory fsync
+ * (the queue process batches the messages it is done with).  A file
+ * already gone is not an error. */
+int	queue_fs_remove_many(const char *data_dir, const uint64_t *qids,
+	    size_t n, const char **err_r);
 /* Open the message for reading (O_RDONLY|O_CLOEXEC); -1 on error. */
 int	queue_fs_open_msg(const char *data_dir, uint64_t qid);
 /* Every qid in the queue: fn(arg, qid) for each complete pair, in qid

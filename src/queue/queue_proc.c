@@ -86,6 +86,19 @@ struct queue_proc {
 	struct account_db	*db;
 	struct sched_policy	 policy;
 	bool			 stopping;
+	/* finished messages whose files are removed in the background, a
+	 * batch at a time (one directory fsync for all) */
+	uint64_t		*removals;
+	size_t			 nremovals;
+	bool			 removing;
+};
+
+struct queue_removal {
+	struct queue_proc	*q;
+	uint64_t		*qids;
+	size_t			 n;
+	int			 rc;
+	char			 err[256];
 };
 
 static void	queue_run_soon(struct queue_proc *);
@@ -544,6 +557,66 @@ queue_item_reports(struct queue_proc *q, struct queue_item *it, time_t now)
 	}
 }
 
+static void	queue_remove_start(struct queue_proc *);
+
+static void
+queue_remove_work(void *arg)
+{
+	struct queue_removal *r = arg;
+	const char *err;
+
+	r->rc = queue_fs_remove_many(r->q->conf->data_dir, r->qids, r->n,
+	    &err);
+	if (r->rc == -1)
+		snprintf(r->err, sizeof(r->err), "%s", err);
+}
+
+static void
+queue_remove_done(void *arg)
+{
+	struct queue_removal *r = arg;
+	struct queue_proc *q = r->q;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (r->rc == 0)
+			log_event(r->qids[i], "queue", "removed", NULL);
+		else
+			log_event(r->qids[i], "queue", "remove-error",
+			    "reason=<%s>", r->err);
+	free(r->qids);
+	free(r);
+	q->removing = false;
+	if (q->nremovals > 0 && !q->stopping)	/* else removed at exit */
+		queue_remove_start(q);
+}
+
+static void
+queue_remove_start(struct queue_proc *q)
+{
+	struct queue_removal *r = xcalloc(1, sizeof(*r));
+
+	r->q = q;
+	r->qids = q->removals;
+	r->n = q->nremovals;
+	q->removals = NULL;
+	q->nremovals = 0;
+	q->removing = true;
+	workq_push(q->wq, queue_remove_work, queue_remove_done, r);
+}
+
+/* Every recipient is done: forget the message now, remove its files
+ * in the background (a crash before that only means a second delivery
+ * attempt, never a loss). */
+static void
+queue_remove_later(struct queue_proc *q, uint64_t qid)
+{
+	q->removals = xrealloc(q->removals,
+	    (q->nremovals + 1) * sizeof(*q->removals));
+	q->removals[q->nremovals++] = qid;
+	if (!q->removing && !q->stopping)
+		queue_remove_start(q);
+}
+
 /* The CLI may delete or hold a message while it is being delivered:
  * look at the disk before writing our copy of the envelope back. */
 static bool
@@ -577,11 +650,7 @@ queue_item_finish(struct queue_proc *q, struct queue_item *it)
 		log_event(it->qid, "queue", "deleted", "reason=<by operator>");
 		queue_unlink(q, it);
 	} else if (!pending) {
-		if (queue_fs_remove(q->conf->data_dir, it->qid, &err) == -1)
-			log_event(it->qid, "queue", "remove-error",
-			    "reason=<%s>", err);
-		else
-			log_event(it->qid, "queue", "removed", NULL);
+		queue_remove_later(q, it->qid);
 		queue_unlink(q, it);
 	} else {
 		if (queue_fs_update(q->conf->data_dir, &it->env, &err) == -1)
@@ -900,7 +969,14 @@ queue_proc_main(const struct conf *conf, int parent_fd)
 	event_base_dispatch(q.base);
 	mta_shutdown(q.mta);
 	mta_free(&q.mta);
-	workq_free(&q.wq);
+	workq_free(&q.wq);	/* removals under way finish first */
+	if (q.nremovals > 0) {
+		const char *err;
+
+		(void)queue_fs_remove_many(conf->data_dir, q.removals,
+		    q.nremovals, &err);
+	}
+	free(q.removals);
 	dns_free(&q.dns);
 	while (q.items != NULL)
 		queue_unlink(&q, q.items);
