@@ -613,4 +613,11 @@ cp "$RESULTS" "$RESULTS_DIR/latest.jsonl"
 cp "$PRESULTS" "$RESULTS_DIR/latest-pop3.jsonl"
 echo
 cat "$RESULTS_DIR/latest.txt"
+# --- relaying: bench/relay.sh runs its own Postfix, facteur and smtp-sink --
+if [ "$do_smtp" = 1 ] && [ "${BENCH_RELAY:-1}" = 1 ]; then
+	sh "$ROOT/bench/relay.sh" $([ "$do_facteur" = 0 ] && echo --postfix-only) \
+	    $([ "$do_postfix" = 0 ] && echo --facteur-only) ||
+	    fails=$((fails + 1))
+fi
+
 [ "$fails" -eq 0 ] || die "$fails run(s) failed"
