@@ -6,6 +6,8 @@
 #ifndef FACTEUR_CLI_CLI_H
 #define FACTEUR_CLI_CLI_H
 
+#include <stddef.h>
+
 struct conf;
 
 int	cli_serve(struct conf *conf, int argc, char **argv);
@@ -19,6 +21,20 @@ int	cli_sendmail(struct conf *conf, int argc, char **argv);
 int	cli_sendmail_main(const char *conf_path, int argc, char **argv);
 
 /* Shared helpers (cli_common.c) */
+struct account_db;
+
+/* One subcommand of user/domain/alias: its operands are argv[0..argc). */
+struct cli_cmd {
+	const char	*name;
+	int		 min, max;	/* operands */
+	int		(*fn)(struct conf *, struct account_db *, int argc,
+			    char **argv);
+};
+
+/* Find argv[1] in cmds, check the operand count (else usage(), exit 2),
+ * open the account database and run it. */
+int	cli_run(struct conf *conf, int argc, char **argv,
+	    const struct cli_cmd *cmds, size_t ncmds, void (*usage)(void));
 struct account_db;
 /* Open DATA_DIR/accounts.db read-write, creating DATA_DIR when needed. */
 struct account_db *cli_open_accounts(struct conf *conf);

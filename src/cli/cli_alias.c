@@ -55,7 +55,8 @@ cli_alias_done(const char *verb, char **argv, int n)
 }
 
 static int
-cli_alias_add(struct account_db *db, int n, char **argv)
+cli_alias_add(struct conf *conf, struct account_db *db, int n,
+    char **argv)
 {
 	const char *err;
 
@@ -67,7 +68,8 @@ cli_alias_add(struct account_db *db, int n, char **argv)
 }
 
 static int
-cli_alias_del(struct account_db *db, int n, char **argv)
+cli_alias_del(struct conf *conf, struct account_db *db, int n,
+    char **argv)
 {
 	const char *err;
 
@@ -85,7 +87,8 @@ cli_alias_print(void *arg, const char *a, const char *b)
 }
 
 static int
-cli_alias_list(struct account_db *db, int n, char **argv)
+cli_alias_list(struct conf *conf, struct account_db *db, int n,
+    char **argv)
 {
 	const char *err;
 
@@ -94,11 +97,7 @@ cli_alias_list(struct account_db *db, int n, char **argv)
 	return 0;
 }
 
-static const struct cli_alias_cmd {
-	const char	*name;
-	int		 min, max;	/* operands */
-	int		(*fn)(struct account_db *, int, char **);
-} cli_alias_cmds[] = {
+static const struct cli_cmd cli_alias_cmds[] = {
 	{ "add",	2, 1 + ACCOUNT_TARGETS_MAX, cli_alias_add },
 	{ "del",	1, 2, cli_alias_del },
 	{ "list",	0, 0, cli_alias_list },
@@ -107,21 +106,6 @@ static const struct cli_alias_cmd {
 int
 cli_alias(struct conf *conf, int argc, char **argv)
 {
-	const struct cli_alias_cmd *cmd = NULL;
-	struct account_db *db;
-	int rc;
-
-	for (size_t i = 0; argc >= 2 &&
-	    i < sizeof(cli_alias_cmds) / sizeof(cli_alias_cmds[0]); i++)
-		if (strcmp(argv[1], cli_alias_cmds[i].name) == 0)
-			cmd = &cli_alias_cmds[i];
-	if (cmd == NULL || argc - 2 < cmd->min || argc - 2 > cmd->max) {
-		cli_alias_usage();
-		return 2;
-	}
-	if ((db = cli_open_accounts(conf)) == NULL)
-		return 1;
-	rc = cmd->fn(db, argc - 2, argv + 2);
-	account_db_close(&db);
-	return rc;
+	return cli_run(conf, argc, argv, cli_alias_cmds,
+	    sizeof(cli_alias_cmds) / sizeof(cli_alias_cmds[0]), cli_alias_usage);
 }

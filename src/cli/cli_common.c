@@ -332,3 +332,25 @@ cli_read_password(const char *prompt)
 		fprintf(stderr, "facteur: %s\n", why);
 	return pw;
 }
+
+int
+cli_run(struct conf *conf, int argc, char **argv, const struct cli_cmd *cmds,
+    size_t ncmds, void (*usage)(void))
+{
+	const struct cli_cmd *cmd = NULL;
+	struct account_db *db;
+	int rc;
+
+	for (size_t i = 0; argc >= 2 && i < ncmds; i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			cmd = &cmds[i];
+	if (cmd == NULL || argc - 2 < cmd->min || argc - 2 > cmd->max) {
+		usage();
+		return 2;
+	}
+	if ((db = cli_open_accounts(conf)) == NULL)
+		return 1;
+	rc = cmd->fn(conf, db, argc - 2, argv + 2);
+	account_db_close(&db);
+	return rc;
+}

@@ -43,7 +43,8 @@ cli_domain_done(const char *verb, const char *domain)
 }
 
 static int
-cli_domain_add(struct account_db *db, char **argv)
+cli_domain_add(struct conf *conf, struct account_db *db, int argc,
+    char **argv)
 {
 	const char *err;
 
@@ -54,7 +55,8 @@ cli_domain_add(struct account_db *db, char **argv)
 }
 
 static int
-cli_domain_del(struct account_db *db, char **argv)
+cli_domain_del(struct conf *conf, struct account_db *db, int argc,
+    char **argv)
 {
 	const char *err;
 
@@ -71,7 +73,8 @@ cli_domain_print(void *arg, const char *a, const char *b)
 }
 
 static int
-cli_domain_list(struct account_db *db, char **argv)
+cli_domain_list(struct conf *conf, struct account_db *db, int argc,
+    char **argv)
 {
 	const char *err;
 
@@ -80,34 +83,15 @@ cli_domain_list(struct account_db *db, char **argv)
 	return 0;
 }
 
-static const struct cli_domain_cmd {
-	const char	*name;
-	int		 operands;
-	int		(*fn)(struct account_db *, char **);
-} cli_domain_cmds[] = {
-	{ "add",	1, cli_domain_add },
-	{ "del",	1, cli_domain_del },
-	{ "list",	0, cli_domain_list },
+static const struct cli_cmd cli_domain_cmds[] = {
+	{ "add",	1, 1, cli_domain_add },
+	{ "del",	1, 1, cli_domain_del },
+	{ "list",	0, 0, cli_domain_list },
 };
 
 int
 cli_domain(struct conf *conf, int argc, char **argv)
 {
-	const struct cli_domain_cmd *cmd = NULL;
-	struct account_db *db;
-	int rc;
-
-	for (size_t i = 0; argc >= 2 &&
-	    i < sizeof(cli_domain_cmds) / sizeof(cli_domain_cmds[0]); i++)
-		if (strcmp(argv[1], cli_domain_cmds[i].name) == 0)
-			cmd = &cli_domain_cmds[i];
-	if (cmd == NULL || argc - 2 != cmd->operands) {
-		cli_domain_usage();
-		return 2;
-	}
-	if ((db = cli_open_accounts(conf)) == NULL)
-		return 1;
-	rc = cmd->fn(db, argv + 2);
-	account_db_close(&db);
-	return rc;
+	return cli_run(conf, argc, argv, cli_domain_cmds,
+	    sizeof(cli_domain_cmds) / sizeof(cli_domain_cmds[0]), cli_domain_usage);
 }

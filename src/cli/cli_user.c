@@ -108,7 +108,8 @@ cli_user_domain_dir(const char *maildir, unsigned uid, unsigned gid)
 }
 
 static int
-cli_user_add(struct conf *conf, struct account_db *db, char **argv)
+cli_user_add(struct conf *conf, struct account_db *db, int argc,
+    char **argv)
 {
 	char addr[ACCOUNT_ADDR_MAX + 1], dir[MAILDIR_PATH_MAX], prompt[300];
 	const char *err, *ignore;
@@ -143,7 +144,8 @@ cli_user_add(struct conf *conf, struct account_db *db, char **argv)
 }
 
 static int
-cli_user_del(struct conf *conf, struct account_db *db, char **argv)
+cli_user_del(struct conf *conf, struct account_db *db, int argc,
+    char **argv)
 {
 	char addr[ACCOUNT_ADDR_MAX + 1], dir[MAILDIR_PATH_MAX];
 	const char *err;
@@ -160,7 +162,8 @@ cli_user_del(struct conf *conf, struct account_db *db, char **argv)
 }
 
 static int
-cli_user_passwd(struct conf *conf, struct account_db *db, char **argv)
+cli_user_passwd(struct conf *conf, struct account_db *db, int argc,
+    char **argv)
 {
 	char addr[ACCOUNT_ADDR_MAX + 1], prompt[300];
 	const char *err;
@@ -188,7 +191,8 @@ cli_user_print(void *arg, const char *a, const char *b)
 }
 
 static int
-cli_user_list(struct conf *conf, struct account_db *db, char **argv)
+cli_user_list(struct conf *conf, struct account_db *db, int argc,
+    char **argv)
 {
 	const char *err;
 
@@ -197,11 +201,7 @@ cli_user_list(struct conf *conf, struct account_db *db, char **argv)
 	return 0;
 }
 
-static const struct cli_user_cmd {
-	const char	*name;
-	int		 min, max;	/* operands */
-	int		(*fn)(struct conf *, struct account_db *, char **);
-} cli_user_cmds[] = {
+static const struct cli_cmd cli_user_cmds[] = {
 	{ "add",	1, 1, cli_user_add },
 	{ "del",	1, 1, cli_user_del },
 	{ "passwd",	1, 1, cli_user_passwd },
@@ -211,21 +211,6 @@ static const struct cli_user_cmd {
 int
 cli_user(struct conf *conf, int argc, char **argv)
 {
-	const struct cli_user_cmd *cmd = NULL;
-	struct account_db *db;
-	int rc;
-
-	for (size_t i = 0; argc >= 2 &&
-	    i < sizeof(cli_user_cmds) / sizeof(cli_user_cmds[0]); i++)
-		if (strcmp(argv[1], cli_user_cmds[i].name) == 0)
-			cmd = &cli_user_cmds[i];
-	if (cmd == NULL || argc - 2 < cmd->min || argc - 2 > cmd->max) {
-		cli_user_usage();
-		return 2;
-	}
-	if ((db = cli_open_accounts(conf)) == NULL)
-		return 1;
-	rc = cmd->fn(conf, db, argv + 2);
-	account_db_close(&db);
-	return rc;
+	return cli_run(conf, argc, argv, cli_user_cmds,
+	    sizeof(cli_user_cmds) / sizeof(cli_user_cmds[0]), cli_user_usage);
 }
