@@ -16,8 +16,6 @@
 #include "net/cidr.h"
 #include "smtp/smtp_session.h"
 
-/* Command flags */
-#define CF_LAST		0x01	/* must end a pipelined group (RFC 2920) */
 
 /* State masks */
 #define ST(x)		(1u << SMTP_STATE_##x)
@@ -26,7 +24,6 @@
 struct smtp_cmd {
 	enum smtp_verb	 verb;
 	unsigned	 states;	/* where the command is allowed */
-	unsigned	 flags;
 	void		(*fn)(struct smtp_session *, struct str args);
 	const char	*wrong_state;	/* reply outside those states */
 };
@@ -46,23 +43,27 @@ static void	smtp_do_vrfy(struct smtp_session *, struct str);
 static void	smtp_do_expn(struct smtp_session *, struct str);
 static void	smtp_do_auth(struct smtp_session *, struct str);
 
+/* RFC 2920 wants DATA, STARTTLS and QUIT last in a pipelined group.  No
+ * flag is needed for that: after DATA the following bytes are content,
+ * STARTTLS throws away what was pipelined behind it (conn_starttls), and
+ * QUIT closes. */
 static const struct smtp_cmd smtp_cmds[] = {
-	{ SMTP_VERB_HELO, ST_ANY, 0, smtp_do_helo, NULL },
-	{ SMTP_VERB_EHLO, ST_ANY, 0, smtp_do_ehlo, NULL },
-	{ SMTP_VERB_STARTTLS, ST(CONNECTED) | ST(READY), CF_LAST,
-	    smtp_do_starttls, "503 5.5.1 Error: STARTTLS not allowed inside a transaction" },
-	{ SMTP_VERB_MAIL, ST(READY), 0, smtp_do_mail, NULL },
-	{ SMTP_VERB_RCPT, ST(MAIL) | ST(RCPT), 0, smtp_do_rcpt,
+	{ SMTP_VERB_HELO, ST_ANY, smtp_do_helo, NULL },
+	{ SMTP_VERB_EHLO, ST_ANY, smtp_do_ehlo, NULL },
+	{ SMTP_VERB_STARTTLS, ST(CONNECTED) | ST(READY), smtp_do_starttls,
+	    "503 5.5.1 Error: STARTTLS not allowed inside a transaction" },
+	{ SMTP_VERB_MAIL, ST(READY), smtp_do_mail, NULL },
+	{ SMTP_VERB_RCPT, ST(MAIL) | ST(RCPT), smtp_do_rcpt,
 	    "503 5.5.1 Error: need MAIL command" },
-	{ SMTP_VERB_DATA, ST(RCPT), CF_LAST, smtp_do_data, NULL },
-	{ SMTP_VERB_BDAT, ST_ANY, 0, smtp_do_bdat, NULL },
-	{ SMTP_VERB_RSET, ST_ANY, 0, smtp_do_rset, NULL },
-	{ SMTP_VERB_NOOP, ST_ANY, 0, smtp_do_noop, NULL },
-	{ SMTP_VERB_QUIT, ST_ANY, CF_LAST, smtp_do_quit, NULL },
-	{ SMTP_VERB_HELP, ST_ANY, 0, smtp_do_help, NULL },
-	{ SMTP_VERB_VRFY, ST_ANY, 0, smtp_do_vrfy, NULL },
-	{ SMTP_VERB_EXPN, ST_ANY, 0, smtp_do_expn, NULL },
-	{ SMTP_VERB_AUTH, ST_ANY, 0, smtp_do_auth, NULL },
+	{ SMTP_VERB_DATA, ST(RCPT), smtp_do_data, NULL },
+	{ SMTP_VERB_BDAT, ST_ANY, smtp_do_bdat, NULL },
+	{ SMTP_VERB_RSET, ST_ANY, smtp_do_rset, NULL },
+	{ SMTP_VERB_NOOP, ST_ANY, smtp_do_noop, NULL },
+	{ SMTP_VERB_QUIT, ST_ANY, smtp_do_quit, NULL },
+	{ SMTP_VERB_HELP, ST_ANY, smtp_do_help, NULL },
+	{ SMTP_VERB_VRFY, ST_ANY, smtp_do_vrfy, NULL },
+	{ SMTP_VERB_EXPN, ST_ANY, smtp_do_expn, NULL },
+	{ SMTP_VERB_AUTH, ST_ANY, smtp_do_auth, NULL },
 };
 
 static const char *smtp_state_names[] = {
@@ -311,9 +312,6 @@ smtp_dispatch(struct smtp_session *s, struct str line)
 		return;
 	}
 	cmd->fn(s, args);
-	/* RFC 2920: nothing may follow these in the same group; a client
-	 * that pipelines past STARTTLS loses those bytes (conn_starttls). */
-	(void)cmd->flags;
 }
 
 /* AUTH lines carry SASL payloads (RFC 4954 §4: up to 12288 octets). */

@@ -126,8 +126,8 @@ int	smtp_tx_add_target(struct smtp_session *s, const char *maildir,
 	    const char *user);
 /* DATA accepted: open the tmp file and write the trace headers. */
 int	smtp_tx_begin(struct smtp_session *s);
-/* Feed DATA bytes from the conn; returns true when the message ended
- * (the session then waits for the commit). */
+/* Feed DATA bytes from the conn; at the end marker the message is
+ * judged and, if accepted, committed (the session waits for that). */
 void	smtp_tx_data_input(struct smtp_session *s);
 /* BDAT n [LAST] */
 void	smtp_tx_bdat(struct smtp_session *s, struct str args);
