@@ -8,8 +8,8 @@ set -eu
 build="cmake ninja-build gcc pkg-config libevent-dev libssl-dev libsqlite3-dev
 libcrypt-dev libunbound-dev openssl"
 test="libcmocka-dev python3 python3-pytest swaks clang libclang-rt-14-dev
-sqlite3 postfix unbound fetchmail strace"
-bench="postfix"
+sqlite3 postfix unbound fetchmail strace isync mutt"
+bench="postfix dovecot-core dovecot-pop3d dovecot-imapd"
 fuzz="clang libclang-rt-14-dev"
 
 want=""
