@@ -1,6 +1,6 @@
 /* serve_worker.c: a worker process: accepts connections on its listeners,
- * runs SMTP sessions on one event loop, delivers through its thread
- * pool, asks the auth process where recipients' mail goes. */
+ * runs SMTP, POP3 and IMAP sessions on one event loop, delivers through
+ * its thread pool, asks the auth process where recipients' mail goes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,6 +24,7 @@
 #include "proc/proc.h"
 #include "proc/service.h"
 #include "cli/serve.h"
+#include "imap/imap_server.h"
 #include "pop3/pop3_server.h"
 #include "smtp/smtp_server.h"
 
@@ -69,6 +70,7 @@ struct worker {
 	uint64_t		 next_lookup;
 	struct smtp_server	 smtp;
 	struct pop3_server	 pop3;
+	struct imap_server	 imap;
 	struct service_auth	 auth_svc;	/* password checks, for sessions */
 	bool			 stopping;	/* not accepting any more */
 	bool			 retiring;	/* ... after a reload */
@@ -450,6 +452,8 @@ serve_proto_served(enum conf_proto proto)
 	case CONF_PROTO_SUBMISSIONS:
 	case CONF_PROTO_POP3:
 	case CONF_PROTO_POP3S:
+	case CONF_PROTO_IMAP:
+	case CONF_PROTO_IMAPS:
 		return true;
 	default:
 		return false;
@@ -502,6 +506,12 @@ worker_start_session(struct worker *w, enum conf_proto proto, int fd,
 		break;
 	case CONF_PROTO_POP3S:
 		pop3_session_start(&w->pop3, fd, sa, len, true);
+		break;
+	case CONF_PROTO_IMAP:
+		imap_session_start(&w->imap, fd, sa, len, false);
+		break;
+	case CONF_PROTO_IMAPS:
+		imap_session_start(&w->imap, fd, sa, len, true);
 		break;
 	default:
 		/* the parent binds only what workers serve */
@@ -575,7 +585,8 @@ static void
 worker_check_done(struct worker *w)
 {
 	if (w->stopping && smtp_server_idle(&w->smtp) &&
-	    pop3_server_idle(&w->pop3) && workq_pending(w->smtp.wq) == 0)
+	    pop3_server_idle(&w->pop3) && imap_server_idle(&w->imap) &&
+	    workq_pending(w->smtp.wq) == 0)
 		event_base_loopexit(w->base, NULL);
 }
 
@@ -591,13 +602,15 @@ worker_on_grace(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 
 	log_event(0, "worker", "grace-expired", "slot=%u sessions=%u",
-	    w->env->slot, w->smtp.nsessions + w->pop3.nsessions);
+	    w->env->slot, w->smtp.nsessions + w->pop3.nsessions +
+	    w->imap.nsessions);
 	if (w->retiring) {	/* lingered long enough: stop gracefully */
 		worker_stop(w, w->env->conf->shutdown_grace, false);
 		return;
 	}
 	smtp_server_kill(&w->smtp);
 	pop3_server_kill(&w->pop3);
+	imap_server_kill(&w->imap);
 }
 
 static void
@@ -637,6 +650,7 @@ worker_stop(struct worker *w, unsigned grace, bool retire)
 	if (!retire) {
 		smtp_server_stop(&w->smtp);
 		pop3_server_stop(&w->pop3);
+		imap_server_stop(&w->imap);
 	}
 	evtimer_add(w->ev_grace, &tv);
 	worker_check_done(w);
@@ -655,7 +669,8 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
 		if (w->stopping && !w->retiring) {
 			/* a second request: shorten the grace */
 			smtp_server_kill(&w->smtp);
-	pop3_server_kill(&w->pop3);
+			pop3_server_kill(&w->pop3);
+			imap_server_kill(&w->imap);
 			return;
 		}
 		worker_stop(w, w->env->conf->shutdown_grace, false);
@@ -738,6 +753,15 @@ worker_setup(struct worker *w)
 	w->pop3.auth = w->auth_svc;
 	w->pop3.session_ended = worker_session_ended;
 	w->pop3.ended_ctx = w;
+	w->imap.conf = conf;
+	w->imap.base = w->base;
+	w->imap.ssl_ctx = w->env->ssl_ctx;
+	w->imap.wq = w->smtp.wq;
+	w->imap.auth = w->auth_svc;
+	w->imap.session_ended = worker_session_ended;
+	w->imap.ended_ctx = w;
+	if (imap_server_init(&w->imap) == -1)
+		fatalx("worker: IMAP setup failed");
 }
 
 void
@@ -753,6 +777,7 @@ serve_worker_main(struct worker_env *env)
 	log_event(0, "worker", "started", "slot=%u", env->slot);
 	event_base_dispatch(w.base);
 	workq_free(&w.smtp.wq);
+	imap_server_free(&w.imap);
 	log_event(0, "worker", "exited", "slot=%u", env->slot);
 	exit(0);
 }

@@ -120,6 +120,10 @@ struct conf {
 	unsigned	 pop3_timeout;		/* "pop3_timeout" duration */
 	unsigned	 pop3_max_bad_commands;	/* "pop3_max_bad_commands" */
 
+	/* IMAP limits (defaults and bounds in core/limits.h) */
+	unsigned	 imap_timeout;		/* "imap_timeout" duration */
+	unsigned	 imap_max_bad_commands;	/* "imap_max_bad_commands" */
+
 	/* Outbound queue retry policy (src/queue/sched.h), durations */
 	unsigned	 queue_retry_min;	/* "queue_retry_min" */
 	unsigned	 queue_retry_max;	/* "queue_retry_max" */

@@ -62,6 +62,33 @@
 /* Messages one session shows (the oldest ones); more stay for later. */
 #define POP3_MESSAGES_MAX		500000
 
+/* IMAP (RFC 9051).  The command line (64 KiB), nesting and pre-login
+ * literal limits are the parser's (imap/imap_parse.h); literals may be
+ * as big as smtp_max_message_size.  RFC 9051 §5.4: the autologout timer
+ * is at least 30 minutes, also during IDLE. */
+#define IMAP_TIMEOUT_DEFAULT		(30 * 60)
+#define IMAP_TIMEOUT_MIN		1
+#define IMAP_TIMEOUT_MAX		86400
+/* Before login a client gets this long between commands. */
+#define IMAP_PREAUTH_TIMEOUT		60
+#define IMAP_BAD_CMDS_MAX_DEFAULT	20
+#define IMAP_BAD_CMDS_MAX_MIN		1
+#define IMAP_BAD_CMDS_MAX_MAX		1000
+/* Failed logins on one connection before it is closed. */
+#define IMAP_AUTH_FAILURES_MAX		3
+/* Pipelined input held while a command runs: reading stops there. */
+#define IMAP_IN_MAX			(64 * 1024)
+/* ... and during IDLE, when only "DONE" is expected. */
+#define IMAP_IDLE_IN_MAX		1024
+/* Output queued for a slow reader before input processing waits. */
+#define IMAP_OUT_HIGH			(256 * 1024)
+/* A logged-in session silent this long lets its store go idle (the
+ * database handle and caches are released until its next command). */
+#define IMAP_STORE_IDLE_AFTER		60
+/* Seconds between refreshes of an IDLE session whose folder could not
+ * be watched (inotify watch limit reached). */
+#define IMAP_IDLE_POLL			5
+
 #define CONN_MAX_DEFAULT		1000
 #define CONN_MAX_MIN			1
 #define CONN_MAX_MAX			1000000

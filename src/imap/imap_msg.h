@@ -29,6 +29,10 @@ struct imap_msg {
 	bool			 cache_loaded;
 	bool			 cache_filled;	/* every field computed */
 	bool			 gone;		/* file vanished */
+	/* private to imap_msg.c */
+	void			*map;		/* the mmap'ed region */
+	size_t			 map_len;
+	struct buf		 cache_mem;	/* owns cache's strings */
 };
 
 void	imap_msg_init(struct imap_msg *md, struct mstore_view *v, uint32_t i);

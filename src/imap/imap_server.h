@@ -33,6 +33,7 @@ struct imap_server {
 	bool			 stopping;
 	unsigned		 nsessions;
 	struct imap_session	*sessions;
+	struct event		*ev_sweep;	/* idle stores */
 };
 
 /* Set up srv->notify; 0 or -1. */

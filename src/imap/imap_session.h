@@ -1,7 +1,8 @@
 /* imap_session.h: the IMAP session object, shared by
  *   imap_server.c	life cycle, TLS, input, the command table and its
- *			states, the job runner, CAPABILITY, NOOP, LOGOUT,
- *			ENABLE, ID, IDLE, shutdown;
+ *			states, the job runner, shutdown; with
+ *			imap_server_cmd.c: CAPABILITY, NOOP, LOGOUT,
+ *			STARTTLS, ENABLE, ID, IDLE;
  *   imap_auth.c	LOGIN, AUTHENTICATE (PLAIN, SCRAM-SHA-256), opening
  *			the user's store;
  *   imap_notify.c	one inotify instance per worker process, watches
@@ -23,7 +24,9 @@
  * returns IMAP_JOB_MORE once out holds IMAP_JOB_CHUNK bytes or more:
  * the loop sends out, waits until it drains, and calls the handler
  * again (its progress kept in s->cmd_state).  The parser's command
- * (s->cmd) stays valid until the job is done. */
+ * (s->cmd) stays valid until the job is done.  A job never touches
+ * s->conn: the loop may lose the connection meanwhile (the session
+ * itself lives on until the job is done). */
 #ifndef FACTEUR_IMAP_IMAP_SESSION_H
 #define FACTEUR_IMAP_IMAP_SESSION_H
 
@@ -102,6 +105,16 @@ struct imap_session {
 	bool			 idling;
 	bool			 idle_dirty;	/* a change came during IDLE */
 	struct imap_notify_watch *watch;	/* on the selected folder */
+
+	/* imap_server.c's own (loop side of the job runner, counters) */
+	enum imap_job_res	 job_res;	/* what job_fn returned */
+	bool			 draining;	/* IMAP_JOB_MORE: output must
+						 * drain before the next call */
+	bool			 out_wait;	/* input waits for output */
+	struct event		*ev_poll;	/* IDLE without a watch */
+	unsigned		 ncmds;
+	time_t			 active;	/* last command */
+	bool			 store_idle;	/* mstore_idle() since */
 };
 
 /* imap_server.c */
@@ -118,6 +131,12 @@ void	imap_bad(struct imap_session *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	imap_close(struct imap_session *s, const char *reason);
 void	imap_enter_state(struct imap_session *s, enum imap_state st);
+/* Work in flight holds a reference (loop context); unref frees the
+ * session at the last one. */
+void	imap_session_unref(struct imap_session *s);
+/* Asynchronous work of the loop (a password check, a delay) ended:
+ * busy is cleared and pipelined input read on. */
+void	imap_session_resume(struct imap_session *s);
 /* Run fn as the current command's job (loop context). */
 void	imap_job_start(struct imap_session *s, imap_job_fn fn);
 /* Free the command's state (cmd_state) and forget the command. */
@@ -142,6 +161,8 @@ void	imap_notify_free(struct imap_notify **np);
 struct imap_notify_watch *imap_notify_add(struct imap_notify *n,
 	    const char *dir, void (*cb)(void *arg), void *arg);
 void	imap_notify_remove(struct imap_notify_watch **wp);
+/* The directory a watch is on (as given to imap_notify_add). */
+const char *imap_notify_watch_dir(const struct imap_notify_watch *w);
 
 /* imap_update.c (job context): announce to the session what changed in
  * its selected folder (mstore_view_refresh): EXPUNGE, or VANISHED with

@@ -108,6 +108,10 @@ static const struct valid_case valid_cases[] = {
 	    F(smtp_max_mails), W_UINT, 5, NULL },
 	{ "smtp_max_bad_commands/max", "smtp_max_bad_commands 1000\n",
 	    F(smtp_max_bad_commands), W_UINT, 1000, NULL },
+	{ "imap_timeout/m", "imap_timeout 45m\n",
+	    F(imap_timeout), W_UINT, 2700, NULL },
+	{ "imap_max_bad_commands", "imap_max_bad_commands 5\n",
+	    F(imap_max_bad_commands), W_UINT, 5, NULL },
 	/* sizes */
 	{ "smtp_max_line/min", "smtp_max_line 512\n",
 	    F(smtp_max_line), W_SIZE, 512, NULL },
@@ -566,6 +570,9 @@ test_defaults(void **state)
 	    SMTP_BAD_CMDS_MAX_DEFAULT);
 	assert_int_equal(conf->smtp_timeout, SMTP_TIMEOUT_DEFAULT);
 	assert_int_equal(conf->smtp_data_timeout, SMTP_DATA_TIMEOUT_DEFAULT);
+	assert_int_equal(conf->imap_timeout, IMAP_TIMEOUT_DEFAULT);
+	assert_int_equal(conf->imap_max_bad_commands,
+	    IMAP_BAD_CMDS_MAX_DEFAULT);
 	conf_free(&conf);
 }
 
@@ -851,7 +858,11 @@ test_demo_config(void **state)
 	assert_string_equal(conf->user, "facteur");
 	assert_string_equal(conf->postmaster, "postmaster@example.test");
 	assert_false(conf->log_syslog);
-	assert_int_equal(conf->nlisten, 5);
+	assert_int_equal(conf->nlisten, 7);
+	assert_int_equal(conf->listen[5].proto, CONF_PROTO_IMAP);
+	assert_int_equal(conf->listen[5].port, 2143);
+	assert_int_equal(conf->listen[6].proto, CONF_PROTO_IMAPS);
+	assert_int_equal(conf->listen[6].port, 2993);
 	assert_int_equal(conf->listen[1].proto, CONF_PROTO_SUBMISSION);
 	assert_int_equal(conf->listen[1].port, 2587);
 	assert_int_equal(conf->listen[4].proto, CONF_PROTO_POP3S);
