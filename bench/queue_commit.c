@@ -74,7 +74,7 @@ qc_round(size_t b, const char *msg)
 		es[i].created = time(NULL);
 		strcpy(es[i].from, "sender@example.org");
 		envelope_add_rcpt(&es[i], "rcpt@example.net", NULL, 0);
-		if (queue_fs_new(qc_dir, qc_next_qid++, &ns[i], &err) == -1 ||
+		if (queue_fs_new(qc_dir, qc_next_qid++, NULL, &ns[i], &err) == -1 ||
 		    queue_fs_write(&ns[i], msg, qc_bytes, &err) == -1)
 			qc_die("new", err);
 		np[i] = &ns[i];

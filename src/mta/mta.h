@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <event2/event.h>
 
@@ -53,8 +54,9 @@ struct mta_request {
 	int		 ret;		/* SMTP_RET_* */
 	bool		 eightbit;
 	bool		 smtputf8;
-	int		 msg_fd;	/* the message, read from offset 0; the
-					 * mta does not close it */
+	int		 msg_fd;	/* the message, read from msg_off to
+					 * its end; the mta does not close it */
+	off_t		 msg_off;
 	size_t		 size;
 	struct mta_rcpt	*rcpts;
 	size_t		 nrcpts;

@@ -103,6 +103,8 @@ struct mta_session {
 	unsigned		 nmsgs;		/* messages carried */
 	size_t			 nsent, nreplied, naccepted;
 	bool			 pipelined;
+	bool			 rset_first;	/* next MAIL: RSET in front */
+	bool			 rset_pipelined; /* RSET sent with MAIL */
 
 	/* the failure that ended the last attempt */
 	enum mta_result		 fres;

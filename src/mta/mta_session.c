@@ -463,12 +463,20 @@ mta_session_idle(struct mta_dest *dest)
 	return NULL;
 }
 
-/* RSET first: it also checks that the peer is still there. */
+/* RSET first: it also checks that the peer is still there.  With
+ * PIPELINING it goes in one write with MAIL and the RCPTs (RFC 2920
+ * §3.1: RSET may stand anywhere in a group), a round trip less per
+ * message; the job is still handed back untouched if RSET fails. */
 void
 mta_session_reuse(struct mta_session *s, struct mta_job *job)
 {
 	s->job = job;
 	job->sid = s->id;
+	if (s->ext.flags & MTA_EXT_PIPELINING) {
+		s->rset_first = true;
+		mta_tx_start(s);
+		return;
+	}
 	mta_session_cmd(s, MTA_ST_RSET, s->mta->conf->mta_timeout_mail,
 	    "RSET\r\n");
 }
@@ -625,10 +633,17 @@ mta_session_on_rset(struct mta_session *s, const struct mta_reply *r)
 	struct mta_job *job = s->job;
 
 	if (r->code / 100 == 2) {
+		if (s->rset_pipelined) {	/* MAIL's reply comes next */
+			s->rset_pipelined = false;
+			mta_session_enter(s, MTA_ST_MAIL);
+			return;
+		}
 		mta_tx_start(s);
 		return;
 	}
-	/* the connection is no good for more: the job waits for another */
+	/* the connection is no good for more: the job waits for another
+	 * (a MAIL sent with the RSET goes with the connection) */
+	s->rset_pipelined = false;
 	s->job = NULL;
 	mta_dest_requeue(s->dest, job);
 	mta_session_drop(s, "RSET refused");

@@ -182,13 +182,16 @@ mta_tx_fits(struct mta_session *s)
 	return false;
 }
 
-/* MAIL and, with PIPELINING, every RCPT in one write. */
+/* MAIL and, with PIPELINING, every RCPT in one write (behind an RSET
+ * on a reused connection). */
 void
 mta_tx_start(struct mta_session *s)
 {
 	struct mta_request *req = s->job->req;
 	const struct conf *conf = s->mta->conf;
+	bool rset = s->rset_first;
 
+	s->rset_first = false;
 	s->job->sid = s->id;
 	for (size_t i = 0; i < req->nrcpts; i++) {
 		req->rcpts[i].result = MTA_TEMP;
@@ -199,13 +202,16 @@ mta_tx_start(struct mta_session *s)
 	s->nsent = s->nreplied = s->naccepted = 0;
 	s->pipelined = (s->ext.flags & MTA_EXT_PIPELINING) != 0;
 	buf_reset(&s->stage);
+	if (rset)		/* a reused connection (mta_session_reuse) */
+		(void)buf_append(&s->stage, "RSET\r\n", 6);
 	mta_tx_mail_cmd(s);
 	if (s->pipelined)
 		for (; s->nsent < req->nrcpts; s->nsent++)
 			mta_tx_rcpt_cmd(s, &req->rcpts[s->nsent]);
 	conn_write(s->conn, s->stage.p, s->stage.len);
 	buf_reset(&s->stage);
-	mta_session_enter(s, MTA_ST_MAIL);
+	s->rset_pipelined = rset;
+	mta_session_enter(s, rset ? MTA_ST_RSET : MTA_ST_MAIL);
 	conn_set_timeout(s->conn, conf->mta_timeout_mail);
 }
 
@@ -215,19 +221,34 @@ mta_tx_stuff(struct mta_session *s, const char *p, size_t n)
 	struct buf *b = &s->stage;
 	char *o;
 
+	const char *end = p + n, *nl;
+	size_t len;
+
 	if (buf_reserve(b, 2 * n) == -1)
 		return;		/* cannot happen: the stage is emptied */
 	o = b->p + b->len;
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (s->bol && c == '.')
+	/* a line at a time: a dot at its start doubled, a bare LF made
+	 * CRLF */
+	while (p < end) {
+		if (s->bol && *p == '.')
 			*o++ = '.';
-		if (c == '\n' && !s->cr)
+		nl = memchr(p, '\n', (size_t)(end - p));
+		len = (size_t)((nl != NULL ? nl : end) - p);
+		if (len > 0) {
+			memcpy(o, p, len);
+			o += len;
+			s->cr = p[len - 1] == '\r';
+			s->bol = false;
+			p += len;
+		}
+		if (nl == NULL)
+			break;
+		if (!s->cr)
 			*o++ = '\r';
-		*o++ = c;
-		s->cr = c == '\r';
-		s->bol = c == '\n';
+		*o++ = '\n';
+		s->cr = false;
+		s->bol = true;
+		p++;
 	}
 	b->len = (size_t)(o - b->p);
 }
@@ -299,7 +320,7 @@ mta_tx_body(struct mta_session *s)
 	const struct mta_request *req = s->job->req;
 
 	mta_session_enter(s, MTA_ST_BODY);
-	s->off = 0;
+	s->off = req->msg_off;
 	s->bol = true;
 	s->cr = false;
 	if (req->eightbit && !(s->ext.flags & MTA_EXT_8BITMIME))

@@ -547,9 +547,10 @@ bounce_part_orig(struct bounce_ctx *c)
  * Reading the original.
  */
 
-/* Up to max bytes from the start of fd into a malloc'ed buffer. */
+/* Up to max bytes from offset off of fd into a malloc'ed buffer. */
 static int
-bounce_read(int fd, size_t max, char **p_r, size_t *len_r, const char **err_r)
+bounce_read(int fd, off_t off, size_t max, char **p_r, size_t *len_r,
+    const char **err_r)
 {
 	size_t got = 0, cap = max < BOUNCE_READ_CHUNK ? max : BOUNCE_READ_CHUNK;
 	char *p = xmalloc(cap + 1);
@@ -560,7 +561,7 @@ bounce_read(int fd, size_t max, char **p_r, size_t *len_r, const char **err_r)
 			cap = cap * 2 < max ? cap * 2 : max;
 			p = xrealloc(p, cap + 1);
 		}
-		r = pread(fd, p + got, cap - got, (off_t)got);
+		r = pread(fd, p + got, cap - got, off + (off_t)got);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
@@ -638,9 +639,10 @@ bounce_load_orig(struct bounce_ctx *c, int fd, const char **err_r)
 		return -1;
 	}
 	if (c->kind == BOUNCE_FAILURE && c->e->ret == SMTP_RET_FULL) {
-		if ((size_t)sb.st_size <= full_max) {
-			if (bounce_read(fd, full_max, &c->orig, &c->orig_len,
-			    err_r) == -1)
+		if (sb.st_size >= c->bp->msg_off &&
+		    (size_t)(sb.st_size - c->bp->msg_off) <= full_max) {
+			if (bounce_read(fd, c->bp->msg_off, full_max, &c->orig,
+			    &c->orig_len, err_r) == -1)
 				return -1;
 			if (!bounce_long_line(c->orig, c->orig_len)) {
 				c->full = true;
@@ -652,8 +654,8 @@ bounce_load_orig(struct bounce_ctx *c, int fd, const char **err_r)
 		}
 		c->too_big = true;
 	}
-	if (bounce_read(fd, BOUNCE_HEADERS_MAX, &c->orig, &c->orig_len,
-	    err_r) == -1)
+	if (bounce_read(fd, c->bp->msg_off, BOUNCE_HEADERS_MAX, &c->orig,
+	    &c->orig_len, err_r) == -1)
 		return -1;
 	hlen = bounce_header_len(c->orig, c->orig_len,
 	    c->orig_len < BOUNCE_HEADERS_MAX, &c->orig_cut);

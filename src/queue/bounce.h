@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "queue/envelope.h"
@@ -65,6 +66,7 @@ struct bounce_params {
 	uint64_t	 dsn_qid;	/* qid of the report (Message-ID);
 					 * 0: a random one */
 	size_t		 full_max;	/* 0: BOUNCE_FULL_MAX */
+	off_t		 msg_off;	/* where the message starts in msg_fd */
 };
 
 /* Recipient i of e belongs in a report of this kind. */
@@ -74,8 +76,8 @@ bool		bounce_rcpt_wanted(const struct envelope *e, size_t i,
 enum bounce_to	bounce_recipient(const struct envelope *e,
 		    enum bounce_kind kind);
 /* Append the report to out (the message to queue, CRLF line ends).
- * msg_fd is the original message (read with pread; -1: not available,
- * the third part is left out).  dsn_r, if not NULL, receives the
+ * msg_fd is the original message (read with pread from bp->msg_off to
+ * its end; -1: not available, the third part is left out).  dsn_r, if not NULL, receives the
  * report's envelope: qid dsn_qid, sender "", one recipient (the
  * original sender or the postmaster), is_bounce (and double_bounce),
  * eightbit/smtputf8 as the content needs, size, created = now.

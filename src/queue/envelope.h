@@ -1,9 +1,10 @@
 /* envelope.h: the envelope of a queued message: who sent it, to whom,
  * with the DSN parameters (RFC 3461) and each recipient's state.
  *
- * On disk (queue/<qid>.env) it is a small text file, one "key value"
- * per line, values escaped so that any byte round-trips (doc/QUEUE.md
- * gives the grammar).  The message itself is queue/<qid>.msg. */
+ * On disk it is text, one "key value" per line, values escaped so that
+ * any byte round-trips (doc/QUEUE.md gives the grammar): in the header
+ * block of the queue file (queue/<qid>.msg, also named queue/<qid>.env),
+ * or a small file of its own once rewritten (queue_fs.h). */
 #ifndef FACTEUR_QUEUE_ENVELOPE_H
 #define FACTEUR_QUEUE_ENVELOPE_H
 
@@ -67,7 +68,7 @@ struct envelope {
 	bool			 double_bounce;	/* a failure report of a DSN,
 						 * to postmaster: if it fails
 						 * too, it is dropped */
-	size_t			 size;		/* of the .msg file */
+	size_t			 size;		/* of the message, bytes */
 	struct envelope_rcpt	*rcpts;
 	size_t			 nrcpts;
 };

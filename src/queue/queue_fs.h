@@ -1,11 +1,16 @@
 /* queue_fs.h: the durable outbound queue on disk, DATA_DIR/queue/.
  *
- *   <qid>.msg   the message as it will be sent (trace header included)
- *   <qid>.env   its envelope (envelope.h)
+ *   <qid>.msg   the message as it will be sent (trace header included),
+ *               behind a header block that holds its envelope
+ *   <qid>.env   its envelope (envelope.h): a second name of the same
+ *               file as long as the envelope is the one written at
+ *               commit; a small file of its own once rewritten
  *   tmp/        files being written
+ *   spare/      files of removed messages, reused by new ones
  *
- * A message is in the queue once both files are renamed in and the
+ * A message is in the queue once both names are renamed in and the
  * directory is fsync'ed; only then may the SMTP server answer 250.
+ * The layout and why: doc/QUEUE.md, "Files".
  * Crash states: doc/QUEUE.md.  Functions are synchronous (fsync): run
  * them off the event loop.  Writers: workers (new messages) and the queue
  * process (envelope updates, removal); both run as the same user.  The
@@ -23,6 +28,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "queue/envelope.h"
 
@@ -34,19 +41,34 @@ struct queue_new {
 	uint64_t	qid;
 	int		fd;		/* the .msg being written (tmp/) */
 	char		tmp_path[4096];
-	size_t		size;
+	size_t		size;		/* message bytes written */
+	size_t		hdr;		/* the header block's size */
+	uint64_t	old_size;	/* a reused file's size before */
+};
+
+/* Which Q.env a reader saw (queue_fs_open_item, queue_fs_changed). */
+struct queue_fs_stamp {
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec	ctime;
 };
 
 /* mkdir DATA_DIR/queue and queue/tmp (0700). */
 int	queue_fs_init(const char *data_dir, const char **err_r);
-/* Start a new message file in queue/tmp. */
-int	queue_fs_new(const char *data_dir, uint64_t qid, struct queue_new *n,
+/* Start a new message file in queue/tmp (a spare file when there is
+ * one).  proto: the envelope as known now, to size the header block
+ * (its size, created and eightbit may change before the commit; the
+ * rest must not, or the envelope goes to a file of its own); NULL:
+ * room for a small envelope. */
+int	queue_fs_new(const char *data_dir, uint64_t qid,
+	    const struct envelope *proto, struct queue_new *n,
 	    const char **err_r);
 int	queue_fs_write(struct queue_new *n, const void *p, size_t len,
 	    const char **err_r);
-/* fdatasync the message, write + fdatasync the envelope, rename both
- * in (.msg first), fsync the directory.  Closes the fd.  On failure
- * nothing is left in the queue. */
+/* Write the envelope into the header block, fdatasync the file, rename
+ * its two names in (.msg first), fsync the directory.  Closes the fd.
+ * On failure nothing is left in the queue. */
 int	queue_fs_commit(const char *data_dir, struct queue_new *n,
 	    struct envelope *e, const char **err_r);
 /* Group commit: the same for ns[0..n) with envs es[0..n), sharing one
@@ -73,15 +95,28 @@ int	queue_fs_set_hold(const char *data_dir, uint64_t qid, bool hold,
  * errno ENOENT: no such message. */
 int	queue_fs_load(const char *data_dir, uint64_t qid, struct envelope *e,
 	    const char **err_r);
+/* For a delivery: the envelope, and the message open for reading in
+ * *fd_r (O_RDONLY|O_CLOEXEC) from offset *off_r to its end; *stamp_r
+ * identifies the envelope read.  ENOENT: no such message. */
+int	queue_fs_open_item(const char *data_dir, uint64_t qid,
+	    struct envelope *e, int *fd_r, off_t *off_r,
+	    struct queue_fs_stamp *stamp_r, const char **err_r);
+/* Whether queue/<qid>.env is still the file of the stamp: 0 yes, 1 it
+ * was rewritten (by the CLI: load it again), -1 gone or unreadable. */
+int	queue_fs_changed(const char *data_dir, uint64_t qid,
+	    const struct queue_fs_stamp *stamp);
 /* Remove both files (the .env first), fsync the directory.  -1 with
  * errno ENOENT when there was no .env (a leftover .msg is removed). */
 int	queue_fs_remove(const char *data_dir, uint64_t qid, const char **err_r);
 /* The same for n messages at once: one lock and one directory fsync
  * (the queue process batches the messages it is done with).  A file
- * already gone is not an error. */
+ * already gone is not an error.  Message files go to spare/ for reuse
+ * when there is room: only the queue process may call this (a reader
+ * of the old file could see a new message in it). */
 int	queue_fs_remove_many(const char *data_dir, const uint64_t *qids,
 	    size_t n, const char **err_r);
-/* Open the message for reading (O_RDONLY|O_CLOEXEC); -1 on error. */
+/* Open the message for reading (O_RDONLY|O_CLOEXEC), positioned at
+ * its first byte (after the header block); -1 on error. */
 int	queue_fs_open_msg(const char *data_dir, uint64_t qid);
 /* Every qid in the queue: fn(arg, qid) for each complete pair, in qid
  * order.  Stray files from a crash (a .msg without .env, an .env

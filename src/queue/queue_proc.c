@@ -45,6 +45,7 @@
 #define QUEUE_RUNNING_MAX	100	/* messages in delivery at once */
 #define QUEUE_CTL_CLIENTS_MAX	8
 #define QUEUE_CTL_LINE_MAX	256
+#define QUEUE_REMOVE_DELAY_MS	20	/* removals gathered per batch */
 
 struct queue_item {
 	struct queue_item	*next;
@@ -57,8 +58,18 @@ struct queue_item {
 	unsigned		 inflight;	/* requests outstanding */
 	struct envelope		 env;
 	int			 msg_fd;
+	off_t			 msg_off;	/* where it starts */
+	struct queue_fs_stamp	 stamp;		/* .env loaded */
 	struct mta_request	*reqs;
 	size_t			 nreqs;
+};
+
+#define QUEUE_DOMAIN_CACHE	8
+
+struct queue_domain_cache {
+	char			 name[256];
+	bool			 local;
+	time_t			 when;		/* of the answer; 0: empty */
 };
 
 struct queue_ctl_client {
@@ -85,12 +96,14 @@ struct queue_proc {
 	struct workq		*wq;
 	struct account_db	*db;
 	struct sched_policy	 policy;
+	struct queue_domain_cache domains[QUEUE_DOMAIN_CACHE];
 	bool			 stopping;
 	/* finished messages whose files are removed in the background, a
 	 * batch at a time (one directory fsync for all) */
 	uint64_t		*removals;
 	size_t			 nremovals;
 	bool			 removing;
+	struct event		*ev_remove;	/* the next batch's start */
 };
 
 struct queue_removal {
@@ -178,6 +191,7 @@ struct queue_local {
 	struct queue_proc	*q;
 	struct queue_item	*it;
 	struct mta_request	*req;
+	off_t			 off;		/* of the message in msg_fd */
 	char			 from[ENVELOPE_ADDR_MAX + 1];
 	char			 maildirs[ACCOUNT_TARGETS_MAX][PATH_MAX];
 	char			 users[ACCOUNT_TARGETS_MAX][ACCOUNT_ADDR_MAX + 1];
@@ -193,7 +207,7 @@ queue_local_work(void *arg)
 	struct maildir_tmp t;
 	const char *dirs[ACCOUNT_TARGETS_MAX], *err = NULL;
 	char head[2 * ACCOUNT_ADDR_MAX + 64], chunk[65536];
-	off_t off = 0;
+	off_t off = l->off;
 	ssize_t n;
 	int len;
 
@@ -284,6 +298,7 @@ queue_local_start(struct queue_proc *q, struct mta_request *req)
 
 	l->q = q;
 	l->req = req;
+	l->off = req->msg_off;
 	snprintf(l->from, sizeof(l->from), "%s", req->from);
 	for (size_t i = 0; i < req->nrcpts; i++) {
 		struct mta_rcpt *r = &req->rcpts[i];
@@ -344,12 +359,31 @@ queue_rcpt_domain(const char *addr)
 	return at != NULL ? at + 1 : "";
 }
 
+/* Whether a domain is ours; answers are kept for a second (a look-up
+ * in the accounts database per message is a good part of the cost of
+ * relaying one). */
 static bool
 queue_domain_is_local(struct queue_proc *q, const char *domain)
 {
+	struct queue_domain_cache *c, *old = &q->domains[0];
+	time_t now = time(NULL);
 	const char *err;
+	bool local;
 
-	return account_domain_exists(q->db, domain, &err) == 1;
+	for (size_t i = 0; i < QUEUE_DOMAIN_CACHE; i++) {
+		c = &q->domains[i];
+		if (c->when == now && strcasecmp(c->name, domain) == 0)
+			return c->local;
+		if (c->when < old->when)
+			old = c;
+	}
+	local = account_domain_exists(q->db, domain, &err) == 1;
+	if (strlen(domain) < sizeof(old->name)) {
+		snprintf(old->name, sizeof(old->name), "%s", domain);
+		old->local = local;
+		old->when = now;
+	}
+	return local;
 }
 
 /* Group the due recipients by domain: one request each. */
@@ -382,6 +416,7 @@ queue_item_requests(struct queue_proc *q, struct queue_item *it, time_t now)
 			req->eightbit = e->eightbit;
 			req->smtputf8 = e->smtputf8;
 			req->msg_fd = it->msg_fd;
+			req->msg_off = it->msg_off;
 			req->size = e->size;
 			req->rcpts = xcalloc(e->nrcpts, sizeof(*req->rcpts));
 			req->done = queue_request_done;
@@ -402,15 +437,9 @@ queue_item_start(struct queue_proc *q, struct queue_item *it, time_t now)
 {
 	const char *err;
 
-	if (queue_fs_load(q->conf->data_dir, it->qid, &it->env, &err) == -1) {
+	if (queue_fs_open_item(q->conf->data_dir, it->qid, &it->env,
+	    &it->msg_fd, &it->msg_off, &it->stamp, &err) == -1) {
 		log_event(it->qid, "queue", "load-error", "reason=<%s>", err);
-		queue_unlink(q, it);
-		return;
-	}
-	if ((it->msg_fd = queue_fs_open_msg(q->conf->data_dir, it->qid)) == -1) {
-		log_event(it->qid, "queue", "load-error", "reason=<message "
-		    "file missing>");
-		envelope_clear(&it->env);
 		queue_unlink(q, it);
 		return;
 	}
@@ -497,7 +526,7 @@ queue_inject(struct queue_proc *q, struct buf *msg, struct envelope *dsn,
 	struct queue_new n;
 	const char *err;
 
-	if (queue_fs_new(q->conf->data_dir, dsn->qid, &n, &err) == -1 ||
+	if (queue_fs_new(q->conf->data_dir, dsn->qid, dsn, &n, &err) == -1 ||
 	    queue_fs_write(&n, msg->p, msg->len, &err) == -1 ||
 	    queue_fs_commit(q->conf->data_dir, &n, dsn, &err) == -1) {
 		log_event(about, "queue", "dsn-error", "reason=<%s>", err);
@@ -530,6 +559,7 @@ queue_item_reports(struct queue_proc *q, struct queue_item *it, time_t now)
 		.postmaster = q->conf->postmaster,
 		.now = now,
 		.retry_until = it->env.created + q->policy.lifetime,
+		.msg_off = it->msg_off,
 	};
 	struct envelope dsn;
 	const char *err;
@@ -604,28 +634,47 @@ queue_remove_start(struct queue_proc *q)
 	workq_push(q->wq, queue_remove_work, queue_remove_done, r);
 }
 
-/* Every recipient is done: forget the message now, remove its files
- * in the background (a crash before that only means a second delivery
- * attempt, never a loss). */
 static void
-queue_remove_later(struct queue_proc *q, uint64_t qid)
+queue_on_remove_timer(evutil_socket_t fd, short what, void *arg)
 {
-	q->removals = xrealloc(q->removals,
-	    (q->nremovals + 1) * sizeof(*q->removals));
-	q->removals[q->nremovals++] = qid;
-	if (!q->removing && !q->stopping)
+	struct queue_proc *q = arg;
+
+	if (!q->removing && q->nremovals > 0 && !q->stopping)
 		queue_remove_start(q);
 }
 
+/* Every recipient is done: forget the message now, remove its files
+ * in the background (a crash before that only means a second delivery
+ * attempt, never a loss).  A batch starts QUEUE_REMOVE_DELAY_MS after
+ * the first message that waits for it, or when the previous batch is
+ * done: at a low rate too, one directory fsync covers several. */
+static void
+queue_remove_later(struct queue_proc *q, uint64_t qid)
+{
+	struct timeval tv = { 0, QUEUE_REMOVE_DELAY_MS * 1000 };
+
+	q->removals = xrealloc(q->removals,
+	    (q->nremovals + 1) * sizeof(*q->removals));
+	q->removals[q->nremovals++] = qid;
+	if (!q->removing && !q->stopping &&
+	    !evtimer_pending(q->ev_remove, NULL))
+		evtimer_add(q->ev_remove, &tv);
+}
+
 /* The CLI may delete or hold a message while it is being delivered:
- * look at the disk before writing our copy of the envelope back. */
+ * look at the disk before writing our copy of the envelope back (a
+ * stat when the .env is still the one loaded). */
 static bool
 queue_item_still_there(struct queue_proc *q, struct queue_item *it)
 {
 	struct envelope disk;
 	const char *err;
+	int changed = queue_fs_changed(q->conf->data_dir, it->qid, &it->stamp);
 
-	if (queue_fs_load(q->conf->data_dir, it->qid, &disk, &err) == -1)
+	if (changed == 0)
+		return true;
+	if (changed == -1 ||
+	    queue_fs_load(q->conf->data_dir, it->qid, &disk, &err) == -1)
 		return false;
 	it->env.hold = disk.hold;
 	envelope_clear(&disk);
@@ -936,6 +985,7 @@ queue_setup(struct queue_proc *q)
 	q->wq = workq_new(q->base, 2);
 	sched_policy_from_conf(&q->policy, q->conf);
 	q->ev_run = evtimer_new(q->base, queue_on_run, q);
+	q->ev_remove = evtimer_new(q->base, queue_on_remove_timer, q);
 	q->ev_sweep = event_new(q->base, -1, 0, queue_on_sweep, q);
 	queue_ctl_listen(q);
 	if (queue_fs_scan(q->conf->data_dir, queue_on_scan, q, &err) == -1)

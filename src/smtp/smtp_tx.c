@@ -215,12 +215,22 @@ smtp_tx_open_local(struct smtp_session *s, const char **err_r)
 	return 0;
 }
 
+static void	smtp_tx_envelope(struct smtp_session *, struct envelope *);
+
+/* The queue file; its header block is sized for the envelope as known
+ * now (the envelope itself is written at the commit). */
 static int
 smtp_tx_open_queue(struct smtp_session *s, const char **err_r)
 {
 	struct smtp_tx *tx = &s->tx;
+	struct envelope proto;
+	int rc;
 
-	if (queue_fs_new(s->srv->conf->data_dir, tx->qid, &tx->qn, err_r) == -1)
+	smtp_tx_envelope(s, &proto);
+	rc = queue_fs_new(s->srv->conf->data_dir, tx->qid, &proto, &tx->qn,
+	    err_r);
+	envelope_clear(&proto);
+	if (rc == -1)
 		return -1;
 	tx->qn_open = true;
 	return 0;

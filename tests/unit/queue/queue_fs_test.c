@@ -1,7 +1,9 @@
 /* queue_fs_test.c: tests for src/queue/queue_fs.c: commit, group
  * commit, the leftovers a crash can leave and the scan rules (ages set
  * with utimensat), update and hold, remove, errors that name the call
- * and the path, and no fd left open.
+ * and the path, and no fd left open; the one-file layout (header block,
+ * two names), the envelope that does not fit, pairs of separate files,
+ * reuse of spare files.
  *
  * Temp dirs live under $FACTEUR_TEST_TMP when set, else /tmp. */
 #include <setjmp.h>
@@ -129,7 +131,7 @@ queue_one(const char *dir, uint64_t qid, const char *body)
 	const char *err;
 	int rc;
 
-	if (queue_fs_new(dir, qid, &n, &err) == -1)
+	if (queue_fs_new(dir, qid, NULL, &n, &err) == -1)
 		return -1;
 	assert_int_equal(queue_fs_write(&n, body, strlen(body), &err), 0);
 	env_init(&e, "a@x.org");
@@ -185,7 +187,7 @@ test_commit(void **state)
 	int fd, fds = count_fds();
 
 	assert_int_equal(queue_fs_init(dir, &err), 0);
-	assert_int_equal(queue_fs_new(dir, 0xabc, &n, &err), 0);
+	assert_int_equal(queue_fs_new(dir, 0xabc, NULL, &n, &err), 0);
 	assert_true(n.fd >= 0);
 	assert_true(exists(dir, "/tmp", 0xabc, ".msg"));
 	assert_int_equal(queue_fs_write(&n, MSG, 10, &err), 0);
@@ -236,7 +238,7 @@ test_commit_collision(void **state)
 	assert_int_equal(queue_one(dir, 7, MSG), 0);
 	fds = count_fds();
 	/* tmp/ is free again: a second writer with the same qid */
-	assert_int_equal(queue_fs_new(dir, 7, &n, &err), 0);
+	assert_int_equal(queue_fs_new(dir, 7, NULL, &n, &err), 0);
 	assert_int_equal(queue_fs_write(&n, "other", 5, &err), 0);
 	env_init(&e, "evil@x.org");
 	assert_int_equal(queue_fs_commit(dir, &n, &e, &err), -1);
@@ -252,6 +254,21 @@ test_commit_collision(void **state)
 	envelope_clear(&back);
 	envelope_clear(&e);
 	assert_int_equal(count_fds(), fds);
+
+	/* a stray .env alone (a crash): the link into it fails, the new
+	 * .msg is taken back, the stray stays */
+	touch(dir, "", 8, ".env");
+	assert_int_equal(queue_fs_new(dir, 8, NULL, &n, &err), 0);
+	assert_int_equal(queue_fs_write(&n, MSG, strlen(MSG), &err), 0);
+	env_init(&e, "a@x.org");
+	assert_int_equal(queue_fs_commit(dir, &n, &e, &err), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_non_null(strstr(err, "link("));
+	assert_false(exists(dir, "", 8, ".msg"));
+	assert_false(exists(dir, "/tmp", 8, ".msg"));
+	assert_true(exists(dir, "", 8, ".env"));
+	envelope_clear(&e);
+	assert_int_equal(count_fds(), fds);
 }
 
 static void
@@ -261,7 +278,7 @@ test_new_errors(void **state)
 	struct queue_new n, n2;
 
 	/* no queue dir yet */
-	assert_int_equal(queue_fs_new(dir, 5, &n, &err), -1);
+	assert_int_equal(queue_fs_new(dir, 5, NULL, &n, &err), -1);
 	assert_int_equal(errno, ENOENT);
 	assert_non_null(strstr(err, "open("));
 	assert_non_null(strstr(err, "/queue/tmp/0000000000000005.msg): No "
@@ -269,10 +286,10 @@ test_new_errors(void **state)
 	assert_int_equal(n.fd, -1);
 	queue_fs_abort(&n);		/* harmless */
 	assert_int_equal(queue_fs_init(dir, &err), 0);
-	assert_int_equal(queue_fs_new(dir, 0, &n, &err), -1);
-	assert_int_equal(queue_fs_new(dir, 5, &n, &err), 0);
+	assert_int_equal(queue_fs_new(dir, 0, NULL, &n, &err), -1);
+	assert_int_equal(queue_fs_new(dir, 5, NULL, &n, &err), 0);
 	/* a second writer of the same qid at once */
-	assert_int_equal(queue_fs_new(dir, 5, &n2, &err), -1);
+	assert_int_equal(queue_fs_new(dir, 5, NULL, &n2, &err), -1);
 	assert_int_equal(errno, EEXIST);
 	queue_fs_abort(&n);
 	assert_false(exists(dir, "/tmp", 5, ".msg"));
@@ -293,8 +310,8 @@ test_batch(void **state)
 	assert_int_equal(queue_one(dir, 103, MSG), 0);	/* collides below */
 	fds = count_fds();
 	for (int i = 0; i < 8; i++) {
-		assert_int_equal(queue_fs_new(dir, 100 + (uint64_t)i, &ns[i],
-		    &err), 0);
+		assert_int_equal(queue_fs_new(dir, 100 + (uint64_t)i, NULL,
+		    &ns[i], &err), 0);
 		snprintf(body, sizeof(body), "message %d\r\n", i);
 		assert_int_equal(queue_fs_write(&ns[i], body, strlen(body),
 		    &err), 0);
@@ -330,7 +347,7 @@ test_abort(void **state)
 	int fds = count_fds();
 
 	assert_int_equal(queue_fs_init(dir, &err), 0);
-	assert_int_equal(queue_fs_new(dir, 9, &n, &err), 0);
+	assert_int_equal(queue_fs_new(dir, 9, NULL, &n, &err), 0);
 	assert_int_equal(queue_fs_write(&n, MSG, strlen(MSG), &err), 0);
 	queue_fs_abort(&n);
 	assert_false(exists(dir, "/tmp", 9, ".msg"));
@@ -529,6 +546,432 @@ test_load_errors(void **state)
 	assert_non_null(strstr(err, "0000000000000077.env: line 2: unknown key"));
 }
 
+
+static void
+spath(char *buf, size_t size, const char *dir, unsigned slot)
+{
+	snprintf(buf, size, "%s/queue/spare/%04x", dir, slot);
+}
+
+static size_t
+count_dir(const char *dir, const char *sub)
+{
+	char p[2048];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(p, sizeof(p), "%s/queue%s", dir, sub);
+	if ((d = opendir(p)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void
+file_stat(const char *dir, uint64_t qid, const char *ext, struct stat *sb)
+{
+	char p[2048];
+
+	qpath(p, sizeof(p), dir, "", qid, ext);
+	assert_int_equal(lstat(p, sb), 0);
+}
+
+/* The whole file into a malloc'ed buffer. */
+static char *
+slurp(const char *dir, uint64_t qid, const char *ext, size_t *len_r)
+{
+	char p[2048], *buf;
+	struct stat sb;
+	int fd;
+
+	qpath(p, sizeof(p), dir, "", qid, ext);
+	fd = open(p, O_RDONLY);
+	assert_true(fd != -1);
+	assert_int_equal(fstat(fd, &sb), 0);
+	buf = malloc((size_t)sb.st_size + 1);
+	assert_int_equal(read(fd, buf, (size_t)sb.st_size), sb.st_size);
+	buf[sb.st_size] = '\0';
+	close(fd);
+	*len_r = (size_t)sb.st_size;
+	return buf;
+}
+
+/* Queue body under qid with an envelope sized in advance (proto). */
+static void
+queue_proto(const char *dir, uint64_t qid, const char *body, size_t nrcpts)
+{
+	struct queue_new n;
+	struct envelope e;
+	const char *err;
+	char addr[64];
+
+	memset(&e, 0, sizeof(e));
+	e.created = 1764150000;
+	strcpy(e.from, "a@x.org");
+	for (size_t i = 0; i < nrcpts; i++) {
+		snprintf(addr, sizeof(addr), "rcpt%zu@y.net", i);
+		assert_int_equal(envelope_add_rcpt(&e, addr, NULL, 0), 0);
+	}
+	assert_int_equal(queue_fs_new(dir, qid, &e, &n, &err), 0);
+	assert_int_equal(queue_fs_write(&n, body, strlen(body), &err), 0);
+	e.eightbit = true;	/* learnt from the content */
+	assert_int_equal(queue_fs_commit(dir, &n, &e, &err), 0);
+	envelope_clear(&e);
+}
+
+/* Read fd from off to its end. */
+static size_t
+read_from(int fd, off_t off, char *buf, size_t size)
+{
+	ssize_t r = pread(fd, buf, size, off);
+
+	assert_true(r >= 0);
+	return (size_t)r;
+}
+
+/* One file, two names: the header block (length line, envelope, LF
+ * padding), then the message. */
+static void
+test_layout(void **state)
+{
+	const char *dir = *state, *err;
+	struct stat m, e;
+	struct envelope env;
+	struct queue_fs_stamp st;
+	char *text, buf[256], line[32];
+	size_t len, hdr;
+	off_t off;
+	int fd, fds;
+
+	assert_int_equal(queue_fs_init(dir, &err), 0);
+	fds = count_fds();
+	queue_proto(dir, 0x1a, MSG, 2);
+	assert_int_equal(count_fds(), fds);
+	file_stat(dir, 0x1a, ".msg", &m);
+	file_stat(dir, 0x1a, ".env", &e);
+	assert_int_equal(m.st_ino, e.st_ino);
+	assert_int_equal(m.st_nlink, 2);
+	assert_int_equal(m.st_mode & 0777, 0600);
+	text = slurp(dir, 0x1a, ".msg", &len);
+	assert_memory_equal(text, "facteur-queue 1 ", 16);
+	hdr = strtoul(text + 16, NULL, 10);
+	assert_int_equal(text[26], '\n');
+	assert_int_equal(len, hdr + strlen(MSG));
+	assert_memory_equal(text + hdr, MSG, strlen(MSG));
+	assert_memory_equal(text + 27, "facteur-envelope 1\nqid "
+	    "000000000000001a\n", 40);
+	assert_non_null(strstr(text, "eightbit 1\nrcpt rcpt0@y.net\n"));
+	assert_non_null(strstr(text, "rcpt rcpt1@y.net\nstate pending\nend\n"));
+	assert_int_equal(text[hdr - 1], '\n');	/* padding */
+	snprintf(line, sizeof(line), "size %zu\n", strlen(MSG));
+	assert_non_null(strstr(text, line));
+	free(text);
+
+	/* the readers */
+	assert_int_equal(queue_fs_load(dir, 0x1a, &env, &err), 0);
+	assert_int_equal(env.size, strlen(MSG));
+	assert_int_equal(env.nrcpts, 2);
+	assert_true(env.eightbit);
+	envelope_clear(&env);
+	fd = queue_fs_open_msg(dir, 0x1a);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), strlen(MSG));
+	assert_memory_equal(buf, MSG, strlen(MSG));
+	close(fd);
+	assert_int_equal(queue_fs_open_item(dir, 0x1a, &env, &fd, &off, &st,
+	    &err), 0);
+	assert_int_equal(off, hdr);
+	assert_int_equal(env.nrcpts, 2);
+	assert_int_equal(read_from(fd, off, buf, sizeof(buf)), strlen(MSG));
+	assert_memory_equal(buf, MSG, strlen(MSG));
+	close(fd);
+	envelope_clear(&env);
+	assert_int_equal(queue_fs_changed(dir, 0x1a, &st), 0);
+	assert_int_equal(count_fds(), fds);
+
+	/* an update makes Q.env a file of its own; Q.msg keeps its block */
+	assert_int_equal(queue_fs_load(dir, 0x1a, &env, &err), 0);
+	env.rcpts[0].attempts = 1;
+	assert_int_equal(queue_fs_update(dir, &env, &err), 0);
+	envelope_clear(&env);
+	assert_int_equal(queue_fs_changed(dir, 0x1a, &st), 1);
+	file_stat(dir, 0x1a, ".msg", &m);
+	file_stat(dir, 0x1a, ".env", &e);
+	assert_true(m.st_ino != e.st_ino);
+	assert_int_equal(m.st_nlink, 1);
+	text = slurp(dir, 0x1a, ".env", &len);
+	assert_memory_equal(text, "facteur-envelope 1\n", 19);
+	assert_non_null(strstr(text, "attempts 1\n"));
+	free(text);
+	assert_int_equal(queue_fs_open_item(dir, 0x1a, &env, &fd, &off, &st,
+	    &err), 0);
+	assert_int_equal(off, hdr);
+	assert_int_equal(env.rcpts[0].attempts, 1);
+	assert_int_equal(read_from(fd, off, buf, sizeof(buf)), strlen(MSG));
+	assert_memory_equal(buf, MSG, strlen(MSG));
+	close(fd);
+	envelope_clear(&env);
+	fd = queue_fs_open_msg(dir, 0x1a);
+	assert_int_equal(read(fd, buf, sizeof(buf)), strlen(MSG));
+	close(fd);
+	assert_int_equal(queue_fs_changed(dir, 0x1a, &st), 0);
+	assert_int_equal(queue_fs_remove(dir, 0x1a, &err), 0);
+	assert_int_equal(queue_fs_changed(dir, 0x1a, &st), -1);
+	assert_int_equal(queue_fs_open_item(dir, 0x1a, &env, &fd, &off, &st,
+	    &err), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(fd, -1);
+	assert_int_equal(count_fds(), fds);
+}
+
+/* An envelope larger than the room reserved: a separate Q.env. */
+static void
+test_envelope_too_big(void **state)
+{
+	const char *dir = *state, *err;
+	struct queue_new n;
+	struct envelope e, back;
+	struct queue_fs_stamp st;
+	struct stat m, es;
+	char addr[64], buf[256], *text;
+	size_t len;
+	off_t off;
+	int fd;
+
+	assert_int_equal(queue_fs_init(dir, &err), 0);
+	env_init(&e, "a@x.org");
+	for (int i = 0; i < 40; i++) {
+		snprintf(addr, sizeof(addr), "recipient-number-%d@y.net", i);
+		assert_int_equal(envelope_add_rcpt(&e, addr, NULL, 0), 0);
+	}
+	assert_int_equal(queue_fs_new(dir, 0x2b, NULL, &n, &err), 0);
+	assert_int_equal(queue_fs_write(&n, MSG, strlen(MSG), &err), 0);
+	assert_int_equal(queue_fs_commit(dir, &n, &e, &err), 0);
+	file_stat(dir, 0x2b, ".msg", &m);
+	file_stat(dir, 0x2b, ".env", &es);
+	assert_true(m.st_ino != es.st_ino);
+	assert_int_equal(m.st_nlink, 1);
+	text = slurp(dir, 0x2b, ".env", &len);
+	assert_memory_equal(text, "facteur-envelope 1\n", 19);
+	free(text);
+	text = slurp(dir, 0x2b, ".msg", &len);
+	assert_memory_equal(text, "facteur-queue 1 0000001024\n\n\n", 29);
+	assert_int_equal(len, 1024 + strlen(MSG));
+	free(text);
+	assert_int_equal(queue_fs_open_item(dir, 0x2b, &back, &fd, &off, &st,
+	    &err), 0);
+	assert_int_equal(back.nrcpts, 41);
+	assert_int_equal(off, 1024);
+	assert_int_equal(read_from(fd, off, buf, sizeof(buf)), strlen(MSG));
+	close(fd);
+	envelope_clear(&back);
+	envelope_clear(&e);
+	/* sized in advance, the same envelope fits */
+	queue_proto(dir, 0x2c, MSG, 41);
+	file_stat(dir, 0x2c, ".msg", &m);
+	assert_int_equal(m.st_nlink, 2);
+}
+
+/* Files written by hand (or an older facteur): a plain message and a
+ * plain envelope. */
+static void
+test_separate_files(void **state)
+{
+	const char *dir = *state, *err;
+	struct envelope e, back;
+	struct queue_fs_stamp st;
+	char p[2048], buf[256], *text;
+	size_t len;
+	off_t off;
+	int fd;
+	FILE *f;
+
+	assert_int_equal(queue_fs_init(dir, &err), 0);
+	env_init(&e, "a@x.org");
+	e.qid = 0x3c;
+	e.size = strlen(MSG);
+	text = envelope_format(&e, &len);
+	qpath(p, sizeof(p), dir, "", 0x3c, ".env");
+	f = fopen(p, "w");
+	fwrite(text, 1, len, f);
+	fclose(f);
+	free(text);
+	envelope_clear(&e);
+	qpath(p, sizeof(p), dir, "", 0x3c, ".msg");
+	f = fopen(p, "w");
+	fputs(MSG, f);
+	fclose(f);
+	assert_int_equal(queue_fs_load(dir, 0x3c, &back, &err), 0);
+	envelope_clear(&back);
+	assert_int_equal(queue_fs_open_item(dir, 0x3c, &back, &fd, &off, &st,
+	    &err), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(read_from(fd, off, buf, sizeof(buf)), strlen(MSG));
+	assert_memory_equal(buf, MSG, strlen(MSG));
+	close(fd);
+	envelope_clear(&back);
+	fd = queue_fs_open_msg(dir, 0x3c);
+	assert_int_equal(read(fd, buf, sizeof(buf)), strlen(MSG));
+	close(fd);
+	/* the message file missing */
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(queue_fs_open_item(dir, 0x3c, &back, &fd, &off, &st,
+	    &err), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(err, "/000000000000003c.msg): No such file"));
+	assert_null(back.rcpts);
+}
+
+/* A header line that lies, a file cut short: refused. */
+static void
+test_bad_header(void **state)
+{
+	const char *dir = *state, *err;
+	struct envelope e;
+	char p[2048], *text;
+	size_t len;
+	FILE *f;
+
+	assert_int_equal(queue_fs_init(dir, &err), 0);
+	queue_proto(dir, 0x4d, MSG, 1);
+	text = slurp(dir, 0x4d, ".msg", &len);
+	qpath(p, sizeof(p), dir, "", 0x4d, ".env");
+	assert_int_equal(unlink(p), 0);
+	/* cut short: the size in the envelope disagrees */
+	f = fopen(p, "w");
+	fwrite(text, 1, len - 1, f);
+	fclose(f);
+	assert_int_equal(queue_fs_load(dir, 0x4d, &e, &err), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err, "bytes, not "));
+	/* a block longer than the file */
+	memcpy(text + 16, "9999999999", 10);
+	f = fopen(p, "w");
+	fwrite(text, 1, len, f);
+	fclose(f);
+	assert_int_equal(queue_fs_load(dir, 0x4d, &e, &err), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err, "bad header line"));
+	assert_null(e.rcpts);
+	free(text);
+}
+
+/* Removed messages leave their file in spare/; new ones take it back,
+ * rewritten from the start and cut to their length. */
+static void
+test_spare_reuse(void **state)
+{
+	const char *dir = *state, *err;
+	static const char big[] = "Subject: a longer one\r\n\r\n"
+	    "0123456789012345678901234567890123456789012345678901234567\r\n"
+	    "0123456789012345678901234567890123456789012345678901234567\r\n";
+	uint64_t qids[3] = { 0x51, 0x52, 0x53 };
+	struct stat sb, old[3];
+	char p[2048], buf[512], *text;
+	struct envelope e;
+	struct queue_fs_stamp st;
+	size_t len;
+	off_t off;
+	int fd, fds;
+
+	assert_int_equal(queue_fs_init(dir, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		queue_proto(dir, qids[i], big, 1);
+		file_stat(dir, qids[i], ".msg", &old[i]);
+	}
+	fds = count_fds();
+	assert_int_equal(queue_fs_remove_many(dir, qids, 3, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_false(exists(dir, "", qids[i], ".msg"));
+		assert_false(exists(dir, "", qids[i], ".env"));
+	}
+	assert_int_equal(count_dir(dir, "/spare"), 3);
+	assert_int_equal(count_dir(dir, ""), 2);	/* tmp, spare */
+
+	/* a shorter message in a longer file */
+	queue_proto(dir, 0x61, MSG, 1);
+	assert_int_equal(count_dir(dir, "/spare"), 2);
+	file_stat(dir, 0x61, ".msg", &sb);
+	assert_true(sb.st_ino == old[0].st_ino || sb.st_ino == old[1].st_ino ||
+	    sb.st_ino == old[2].st_ino);
+	assert_int_equal(sb.st_nlink, 2);
+	text = slurp(dir, 0x61, ".msg", &len);
+	assert_null(strstr(text, "longer"));
+	free(text);
+	assert_int_equal(queue_fs_open_item(dir, 0x61, &e, &fd, &off, &st,
+	    &err), 0);
+	assert_int_equal(read_from(fd, off, buf, sizeof(buf)), strlen(MSG));
+	assert_memory_equal(buf, MSG, strlen(MSG));
+	close(fd);
+	envelope_clear(&e);
+	assert_false(exists(dir, "/tmp", 0x61, ".msg"));
+	assert_int_equal(count_fds(), fds);
+
+	/* a spare file with a second name somewhere is not taken (a crash
+	 * in the middle of a rename): only its spare/ name goes */
+	for (unsigned slot = 0; slot < 256; slot++) {
+		spath(p, sizeof(p), dir, slot);
+		if (lstat(p, &sb) == 0) {
+			char q[2048];
+
+			snprintf(q, sizeof(q), "%s/keep", dir);
+			assert_int_equal(link(p, q), 0);
+			break;
+		}
+	}
+	queue_proto(dir, 0x62, MSG, 1);
+	queue_proto(dir, 0x63, MSG, 1);
+	assert_int_equal(count_dir(dir, "/spare"), 0);
+	snprintf(p, sizeof(p), "%s/keep", dir);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_nlink, 1);
+	text = malloc((size_t)sb.st_size + 1);
+	fd = open(p, O_RDONLY);
+	assert_int_equal(read(fd, text, (size_t)sb.st_size), sb.st_size);
+	close(fd);
+	assert_memory_equal(text + sb.st_size - strlen(big), big, strlen(big));
+	free(text);
+	/* no spare left: a new file */
+	queue_proto(dir, 0x64, big, 1);
+	file_stat(dir, 0x64, ".msg", &sb);
+	for (int i = 0; i < 3; i++)
+		assert_true(sb.st_ino != old[i].st_ino);
+	/* a shorter file, a longer message */
+	qids[0] = 0x63;
+	assert_int_equal(queue_fs_remove_many(dir, qids, 1, &err), 0);
+	queue_proto(dir, 0x65, big, 1);
+	assert_int_equal(queue_fs_open_item(dir, 0x65, &e, &fd, &off, &st,
+	    &err), 0);
+	assert_int_equal(read_from(fd, off, buf, sizeof(buf)), strlen(big));
+	assert_memory_equal(buf, big, strlen(big));
+	close(fd);
+	envelope_clear(&e);
+	/* gone already: not an error */
+	assert_int_equal(queue_fs_remove_many(dir, qids, 1, &err), 0);
+	assert_int_equal(count_fds(), fds);
+}
+
+/* A big message's file is removed, not kept. */
+static void
+test_spare_big(void **state)
+{
+	const char *dir = *state, *err;
+	uint64_t qid = 0x71;
+	char *body = malloc(70 * 1024 + 1);
+
+	assert_int_equal(queue_fs_init(dir, &err), 0);
+	memset(body, 'x', 70 * 1024);
+	body[70 * 1024] = '\0';
+	queue_proto(dir, qid, body, 1);
+	assert_int_equal(queue_fs_remove_many(dir, &qid, 1, &err), 0);
+	assert_int_equal(count_dir(dir, "/spare"), 0);
+	assert_false(exists(dir, "", qid, ".msg"));
+	free(body);
+}
+
 static void
 test_qid_parse(void **state)
 {
@@ -562,6 +1005,17 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_errors, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_envelope_too_big, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_separate_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bad_header, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_spare_reuse, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_spare_big, setup,
 		    teardown),
 		cmocka_unit_test(test_qid_parse),
 	};
