@@ -230,11 +230,12 @@ mime_envelope_field(struct buf *out, struct buf *tmp,
 	buf_reset(tmp);
 	if (mime_envelope_text(tmp, sc, sp, join) == -1)
 		return -1;
-	if (tmp->len == 0 && missing == NULL)
-		return buf_append(out, "NIL", 3);
-	if (tmp->len == 0)
-		return mime_imap_string(out, str_cstr(missing));
-	r = mime_imap_string(out, str_make(tmp->p, tmp->len));
+	if (tmp->len > 0)
+		r = mime_imap_string(out, str_make(tmp->p, tmp->len));
+	else if (missing != NULL)
+		r = mime_imap_string(out, str_make(missing, strlen(missing)));
+	else
+		r = buf_append(out, "NIL", 3);
 	return r;
 }
 

@@ -63,6 +63,7 @@ struct conn {
 	bool			 read_paused;
 	bool			 want_read_on_write;	/* SSL_write said WANT_READ */
 	bool			 want_write_on_read;	/* SSL_read said WANT_WRITE */
+	bool			 write_blocked;	/* the socket said EAGAIN */
 	bool			 eof;		/* peer closed its side */
 	bool			 closing;	/* close once out is drained */
 	bool			 dead;		/* reap scheduled */

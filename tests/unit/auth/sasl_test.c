@@ -550,7 +550,8 @@ client_final(struct client *c, const char *password, const char *sf,
 	SHA256(ck, 32, stored);
 	snprintf(c->final_wp, sizeof(c->final_wp), "c=%s,r=%s",
 	    cbind_over != NULL ? cbind_over : b64s(c->gs2), c->nonce);
-	snprintf(c->am, sizeof(c->am), "%s,%s,%s", c->bare, sf, c->final_wp);
+	assert_true((size_t)snprintf(c->am, sizeof(c->am), "%s,%s,%s", c->bare,
+	    sf, c->final_wp) < sizeof(c->am));
 	hmac256(stored, 32, c->am, strlen(c->am), sig);
 	for (i = 0; i < 32; i++)
 		proof[i] = ck[i] ^ sig[i];
