@@ -1,9 +1,11 @@
 #!/bin/sh
 # bench/run.sh: facteur vs Postfix, durable SMTP intake into Maildir, then
-# facteur vs Dovecot, POP3 retrieval and deletion from a Maildir, side by
-# side on 127.0.0.1, printed as ratios (doc/BENCH.md).
+# facteur vs Dovecot, POP3 retrieval and deletion from a Maildir, then
+# (bench/relay.sh) relaying, then (bench/imap.sh) facteur vs Dovecot, IMAP
+# mixed workload and the memory of idle IDLE connections, side by side on
+# 127.0.0.1, printed as ratios (doc/BENCH.md).
 #
-#   sh bench/run.sh [--smtp-only | --pop3-only]
+#   sh bench/run.sh [--smtp-only | --pop3-only | --imap-only]
 #                   [--postfix-only | --dovecot-only | --facteur-only]
 #
 # Environment:
@@ -23,6 +25,7 @@
 #                        row each (1: lock-step, no pipelining)
 #   BENCH_POP3_SYNC=1    0: no sync(2) after filling the mailbox
 #   FACTEUR_BIN=build/facteur
+#   BENCH_IMAP_*         the IMAP bench's settings (bench/imap.sh --help)
 #
 # Needs root (creates the users facteur, fbench and dbench, runs Postfix
 # and Dovecot, installs dovecot-pop3d if missing).  Stops everything it
@@ -52,18 +55,19 @@ RESULTS_DIR="$ROOT/bench/results"
 VUSER=fbench		# owner of Postfix's virtual mailboxes
 DUSER=dbench		# owner of Dovecot's mailboxes
 
-do_smtp=1 do_pop3=1
+do_smtp=1 do_pop3=1 do_imap=1
 do_postfix=1 do_dovecot=1 do_facteur=1
 for arg in "$@"; do
 	case "$arg" in
-	--smtp-only) do_pop3=0 ;;
-	--pop3-only) do_smtp=0 ;;
+	--smtp-only) do_pop3=0 do_imap=0 ;;
+	--pop3-only) do_smtp=0 do_imap=0 ;;
+	--imap-only) do_smtp=0 do_pop3=0 ;;
 	--postfix-only) do_facteur=0 do_dovecot=0 ;;
 	--dovecot-only) do_facteur=0 do_postfix=0 ;;
 	--facteur-only) do_postfix=0 do_dovecot=0 ;;
 	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" |
 	    sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: sh bench/run.sh [--smtp-only|--pop3-only]" \
+	*) echo "usage: sh bench/run.sh [--smtp-only|--pop3-only|--imap-only]" \
 	    "[--postfix-only|--dovecot-only|--facteur-only]" >&2
 	   exit 2 ;;
 	esac
@@ -72,7 +76,12 @@ done
 run_postfix=$((do_smtp * do_postfix))
 run_dovecot=$((do_pop3 * do_dovecot))
 run_facteur=$(((do_smtp + do_pop3 > 0) * do_facteur))
-if [ $((run_postfix + run_dovecot + run_facteur)) -eq 0 ]; then
+# IMAP: bench/imap.sh runs its own Dovecot and facteur, after the rest
+run_imap=$((do_imap * (do_dovecot + do_facteur > 0)))
+imap_opts=""
+[ "$do_dovecot" = 0 ] && imap_opts="--facteur-only"
+[ "$do_facteur" = 0 ] && imap_opts="--dovecot-only"
+if [ $((run_postfix + run_dovecot + run_facteur + run_imap)) -eq 0 ]; then
 	echo "bench: nothing to run with these options: $*" >&2
 	exit 2
 fi
@@ -85,6 +94,9 @@ case "$W" in
 /?*) ;;
 *) die "BENCH_DIR must be an absolute path: $W" ;;
 esac
+if [ $((do_smtp + do_pop3)) -eq 0 ]; then
+	FACTEUR_BIN="$FACTEUR_BIN" exec sh "$ROOT/bench/imap.sh" $imap_opts
+fi
 if [ "$do_smtp" = 1 ] && [ ! -x "$SMTP_SOURCE" ]; then
 	die "$SMTP_SOURCE missing (package postfix: sh scripts/deps.sh bench)"
 fi
@@ -617,6 +629,15 @@ cat "$RESULTS_DIR/latest.txt"
 if [ "$do_smtp" = 1 ] && [ "${BENCH_RELAY:-1}" = 1 ]; then
 	sh "$ROOT/bench/relay.sh" $([ "$do_facteur" = 0 ] && echo --postfix-only) \
 	    $([ "$do_postfix" = 0 ] && echo --facteur-only) ||
+	    fails=$((fails + 1))
+fi
+# --- IMAP: bench/imap.sh runs its own Dovecot and facteur ----------------
+if [ "$run_imap" = 1 ]; then
+	# ours are idle by now; stopped so that they take no CPU or memory
+	stop_facteur
+	stop_postfix
+	stop_dovecot
+	FACTEUR_BIN="$FACTEUR_BIN" sh "$ROOT/bench/imap.sh" $imap_opts ||
 	    fails=$((fails + 1))
 fi
 

@@ -3,9 +3,10 @@
  *
  * Items that need only the index (FLAGS, UID, INTERNALDATE, RFC822.SIZE,
  * MODSEQ) never touch the file; ENVELOPE, BODY and BODYSTRUCTURE come
- * from the cache; the top header and text are found by a scan for the
- * blank line, so BODY.PEEK[HEADER.FIELDS (...)] of a 30 MB message
- * reads only its header; part numbers need the MIME tree.
+ * from the cache; so does the top header (HEADER, HEADER.FIELDS (.NOT),
+ * RFC822.HEADER: the cached block, no file opened) unless it is larger
+ * than the cache's cap; the top text is found by a scan for the blank
+ * line; part numbers need the MIME tree.
  *
  * Output grows only with what was asked: a section is at most the
  * message, a BINARY decoding at most its encoded size. */
@@ -226,6 +227,37 @@ imap_fetch_msg_text(struct imap_msg *md, const struct mime_part *msg,
 	}
 }
 
+/* HEADER, HEADER.FIELDS (.NOT) of the top message: from the cached
+ * header block, without the file when the index has it. */
+static bool
+imap_fetch_top_header_sec(const struct imap_section *sec)
+{
+	return sec->nparts == 0 && (sec->text == IMAP_SECTION_HEADER ||
+	    sec->text == IMAP_SECTION_HEADER_FIELDS ||
+	    sec->text == IMAP_SECTION_HEADER_FIELDS_NOT);
+}
+
+static int
+imap_fetch_top_header(struct imap_msg *md, const struct imap_section *sec,
+    struct buf *tmp, struct imap_fetch_range *rg, const char **err_r)
+{
+	struct str hdr;
+	int r;
+
+	if ((r = imap_msg_top_header(md, &hdr, err_r)) != 0)
+		return r;
+	rg->exists = true;
+	if (sec->text == IMAP_SECTION_HEADER) {
+		rg->bytes = hdr;
+		return 0;
+	}
+	if (imap_fetch_fields(tmp, hdr, sec) == -1)
+		return imap_fetch_fail(err_r, "response too large",
+		    MSTORE_ERROR);
+	rg->bytes = str_make(tmp->p, tmp->len);
+	return 0;
+}
+
 static int
 imap_fetch_resolve(struct imap_msg *md, const struct imap_section *sec,
     struct buf *tmp, struct imap_fetch_range *rg, const char **err_r)
@@ -234,6 +266,8 @@ imap_fetch_resolve(struct imap_msg *md, const struct imap_section *sec,
 	int r;
 
 	memset(rg, 0, sizeof(*rg));
+	if (imap_fetch_top_header_sec(sec))
+		return imap_fetch_top_header(md, sec, tmp, rg, err_r);
 	if ((r = imap_msg_load(md, err_r)) != 0)
 		return r;
 	if (sec->nparts == 0 && sec->text == IMAP_SECTION_ALL) {
@@ -274,13 +308,22 @@ imap_fetch_body_section(struct buf *out, struct imap_msg *md,
 {
 	struct imap_fetch_range rg;
 	struct buf tmp;
+	struct str hdr;
+	size_t cap;
 	int r = 0;
 
-	/* tmp holds at most the message + the blank line and a last line
-	 * end: load it first, so md->len is known */
-	if ((r = imap_msg_load(md, err_r)) != 0)
-		return r;
-	buf_init(&tmp, md->len + 16);
+	/* tmp holds at most the message (or the top header) + the blank
+	 * line and a last line end: so its length is known first */
+	if (imap_fetch_top_header_sec(&att->sec)) {
+		if ((r = imap_msg_top_header(md, &hdr, err_r)) != 0)
+			return r;
+		cap = hdr.len;
+	} else {
+		if ((r = imap_msg_load(md, err_r)) != 0)
+			return r;
+		cap = md->len;
+	}
+	buf_init(&tmp, cap + 16);
 	if ((r = imap_fetch_resolve(md, &att->sec, &tmp, &rg, err_r)) != 0)
 		goto done;
 	r |= buf_append(out, "BODY", 4);

@@ -174,11 +174,12 @@ imap_msg_cache_copy(struct imap_msg *md, const struct mstore_cache *in)
 	    &md->cache.body, &md->cache.subject, &md->cache.from,
 	    &md->cache.to, &md->cache.cc, &md->cache.display_from,
 	    &md->cache.display_to, &md->cache.message_id,
-	    &md->cache.in_reply_to, &md->cache.references };
+	    &md->cache.in_reply_to, &md->cache.references,
+	    &md->cache.header };
 	const struct str src[] = { in->envelope, in->bodystructure, in->body,
 	    in->subject, in->from, in->to, in->cc, in->display_from,
 	    in->display_to, in->message_id, in->in_reply_to,
-	    in->references };
+	    in->references, in->header };
 	size_t off[sizeof(src) / sizeof(src[0])], i, n = sizeof(src) /
 	    sizeof(src[0]);
 
@@ -193,29 +194,43 @@ imap_msg_cache_copy(struct imap_msg *md, const struct mstore_cache *in)
 	md->cache.sent = in->sent;
 	for (i = 0; i < n; i++)
 		*dst[i] = str_make(md->cache_mem.p + off[i], src[i].len);
+	/* a header too large to cache stays NULL: read from the file */
+	if (in->header.p == NULL)
+		md->cache.header = (struct str){ NULL, 0 };
 	return 0;
+}
+
+/* The index's cache of md, once: 1 when it filled md->cache, 0 when
+ * the index has none (or an incomplete one), -1 on a copy failure. */
+static int
+imap_msg_cache_index(struct imap_msg *md)
+{
+	struct mstore_cache c;
+
+	if (md->cache_filled)
+		return 1;
+	if (md->cache_loaded || md->v == NULL)
+		return 0;
+	md->cache_loaded = true;
+	memset(&c, 0, sizeof(c));
+	if (mstore_view_cache_get(md->v, md->i, &c, NULL) != 0 ||
+	    !imap_msg_cache_complete(&c))
+		return 0;
+	if (imap_msg_cache_copy(md, &c) == -1)
+		return -1;
+	md->cache_filled = true;
+	return 1;
 }
 
 int
 imap_msg_cache(struct imap_msg *md, const char **err_r)
 {
-	struct mstore_cache c;
 	int r;
 
-	if (md->cache_filled)
+	if ((r = imap_msg_cache_index(md)) == 1)
 		return 0;
-	memset(&c, 0, sizeof(c));
-	if (!md->cache_loaded && md->v != NULL &&
-	    mstore_view_cache_get(md->v, md->i, &c, NULL) == 0 &&
-	    imap_msg_cache_complete(&c)) {
-		md->cache_loaded = true;
-		if (imap_msg_cache_copy(md, &c) == -1)
-			return imap_msg_fail(err_r, "cache too large",
-			    MSTORE_ERROR);
-		md->cache_filled = true;
-		return 0;
-	}
-	md->cache_loaded = true;
+	if (r == -1)
+		return imap_msg_fail(err_r, "cache too large", MSTORE_ERROR);
 	if ((r = imap_msg_parse(md, err_r)) != 0)
 		return r;
 	if (imap_msg_cache_compute(&md->cache_mem, md->data, md->len,
@@ -226,6 +241,31 @@ imap_msg_cache(struct imap_msg *md, const char **err_r)
 	/* a cache that cannot be written is only slower */
 	if (md->v != NULL)
 		(void)mstore_view_cache_put(md->v, md->i, &md->cache, NULL);
+	return 0;
+}
+
+int
+imap_msg_top_header(struct imap_msg *md, struct str *hdr_r,
+    const char **err_r)
+{
+	int r;
+
+	if (md->data == NULL && imap_msg_cache_index(md) == 1 &&
+	    md->cache.header.p != NULL) {
+		*hdr_r = md->cache.header;
+		return 0;
+	}
+	/* no cache yet: computing it parses the whole message, which is
+	 * worth it (the next time is fast) unless the message is huge */
+	if (md->data == NULL && !md->cache_filled && md->m != NULL &&
+	    md->m->size <= IMAP_MSG_HEADER_FILL_MAX &&
+	    imap_msg_cache(md, NULL) == 0 && md->cache.header.p != NULL) {
+		*hdr_r = md->cache.header;
+		return 0;
+	}
+	if ((r = imap_msg_load(md, err_r)) != 0)
+		return r;
+	*hdr_r = imap_msg_header(md);
 	return 0;
 }
 
@@ -582,9 +622,9 @@ imap_msg_cache_compute(struct buf *mem, const char *data, size_t len,
 	    &c->references };
 	const struct str *env = mime->root->env;
 	struct imap_date d;
+	size_t hoff, hlen;
 	int r;
 
-	(void)len;
 	memset(c, 0, sizeof(*c));
 	buf_reset(mem);
 	/* a first byte so that empty strings are not NULL */
@@ -598,9 +638,18 @@ imap_msg_cache_compute(struct buf *mem, const char *data, size_t len,
 		buf_free(&b.tmp[i]);
 	if (r == -1)
 		return -1;
+	/* the top header as stored, when small enough (else, or when mem
+	 * is full, NULL: read from the file) */
+	hlen = imap_msg_header_end(data, len);
+	hoff = mem->len;
+	if (hlen > IMAP_MSG_HEADER_CACHE_MAX ||
+	    buf_append(mem, data, hlen) == -1)
+		hoff = SIZE_MAX;
 	for (size_t i = 0; i < IMAP_MC_N; i++)
 		if (f[i] != NULL)
 			*f[i] = str_make(mem->p + off[i], n[i]);
+	if (hoff != SIZE_MAX)
+		c->header = str_make(mem->p + hoff, hlen);
 	if (env == NULL || env[MIME_ENV_DATE].p == NULL ||
 	    imap_msg_date_parse(env[MIME_ENV_DATE], &c->sent, &d) == -1)
 		c->sent = 0;

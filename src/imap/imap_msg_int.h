@@ -17,6 +17,12 @@
 /* Bytes of one message's cached strings (ENVELOPE, BODYSTRUCTURE, ...):
  * a BODYSTRUCTURE of MIME_PARTS_MAX parts fits. */
 #define IMAP_MSG_CACHE_MAX	(32 * 1024 * 1024)
+/* A top header block longer than this is not cached: header keys and
+ * sections read it from the file. */
+#define IMAP_MSG_HEADER_CACHE_MAX	(32 * 1024)
+/* A message larger than this is not parsed only to cache its header:
+ * the header is found by a scan of the file instead. */
+#define IMAP_MSG_HEADER_FILL_MAX	(8 * 1024 * 1024)
 /* References kept per message for THREAD, and bytes of one id. */
 #define IMAP_MSG_REFS_MAX	100
 #define IMAP_MSG_ID_MAX		998
@@ -33,6 +39,12 @@ void	imap_msg_init_data(struct imap_msg *md, const struct mstore_msg *m,
 size_t	imap_msg_header_end(const char *p, size_t len);
 /* The top header of a loaded message, its blank line included. */
 struct str imap_msg_header(const struct imap_msg *md);
+/* The top header block, its blank line included, without opening the
+ * file when the index has it (cache.header); a message whose cache is
+ * missing has it computed and stored first, unless it is larger than
+ * IMAP_MSG_HEADER_FILL_MAX.  *hdr_r lives as long as md. */
+int	imap_msg_top_header(struct imap_msg *md, struct str *hdr_r,
+	    const char **err_r);
 /* Bytes [a, b) of a loaded message, clamped to its length. */
 struct str imap_msg_slice(const struct imap_msg *md, uint64_t a, uint64_t b);
 

@@ -1,13 +1,16 @@
 /* imap_search.c: does a message match a SEARCH program (RFC 9051
  * §6.4.4, RFC 5032 OLDER/YOUNGER, RFC 5182 "$", RFC 7162 MODSEQ)?
  *
- * Keys that need only the index are tried first in every AND, so a
- * message is read only when they all hold.  Header keys read the top
- * header (found by a scan, no MIME parse); BODY and TEXT walk the MIME
- * tree and stream each text part through its transfer decoding, its
- * charset (to UTF-8) and case folding into a window that keeps only
- * the needle's length of the text before it: memory stays bounded
- * however large the message. */
+ * Keys that need only the view's record are tried first in every AND,
+ * then header keys, then BODY and TEXT, so a message is read only when
+ * the cheaper ones all hold.  Header keys read the top header block the
+ * index caches (imap_msg_top_header: a message not cached yet gets its
+ * cache computed and stored, so the next SEARCH reads no file; one
+ * whose header is too large to cache is scanned).  BODY and TEXT walk
+ * the MIME tree and stream each text part through its transfer
+ * decoding, its charset (to UTF-8) and case folding into a window that
+ * keeps only the needle's length of the text before it: memory stays
+ * bounded however large the message. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -451,11 +454,15 @@ imap_search_text(struct imap_msg *md, enum imap_search_where where,
 {
 	struct imap_search_stream st;
 	struct buf folded;
+	struct str hdr;
 	int r;
 
-	if ((r = imap_msg_load(md, err_r)) != 0)
-		return r;
-	if (where != IMAP_SW_FIELD && (r = imap_msg_parse(md, err_r)) != 0)
+	/* a header key reads the cached header block, not the file */
+	if (where == IMAP_SW_FIELD)
+		r = imap_msg_top_header(md, &hdr, err_r);
+	else if ((r = imap_msg_parse(md, err_r)) == 0)
+		hdr = imap_msg_header(md);
+	if (r != 0)
 		return r;
 	buf_init(&folded, 2 * needle.len + 16);
 	if (imap_msg_fold(&folded, needle.p, needle.len, NULL, NULL) == -1) {
@@ -467,11 +474,11 @@ imap_search_text(struct imap_msg *md, enum imap_search_where where,
 	if (where == IMAP_SW_FIELD) {
 		/* an empty string still needs the field */
 		st.found = false;
-		r = imap_search_header_block(&st, imap_msg_header(md), field);
+		r = imap_search_header_block(&st, hdr, field);
 	} else {
 		r = 0;
 		if (where == IMAP_SW_TEXT)
-			r = imap_search_header_block(&st, imap_msg_header(md),
+			r = imap_search_header_block(&st, hdr,
 			    (struct str){ NULL, 0 });
 		if (r == 0 && !st.found)
 			r = imap_search_body(&st, md);
@@ -640,40 +647,64 @@ imap_search_cheap_key(const struct imap_search_ctx *ctx,
 	}
 }
 
+/* What a key costs: the view's record only, the index's cache (header
+ * keys, SENT*), or the file (BODY, TEXT). */
+enum imap_search_cost {
+	IMAP_SC_RECORD, IMAP_SC_CACHE, IMAP_SC_FILE, IMAP_SC_N
+};
+
+static enum imap_search_cost
+imap_search_op_cost(enum imap_search_op op)
+{
+	switch (op) {
+	case IMAP_SK_BODY: case IMAP_SK_TEXT:
+		return IMAP_SC_FILE;
+	case IMAP_SK_BCC: case IMAP_SK_CC:
+	case IMAP_SK_FROM: case IMAP_SK_SUBJECT:
+	case IMAP_SK_TO: case IMAP_SK_HEADER: case IMAP_SK_SENTBEFORE:
+	case IMAP_SK_SENTON: case IMAP_SK_SENTSINCE:
+		return IMAP_SC_CACHE;
+	default:
+		return IMAP_SC_RECORD;
+	}
+}
+
 static bool
 imap_search_cheap_op(enum imap_search_op op)
 {
-	switch (op) {
-	case IMAP_SK_BCC: case IMAP_SK_BODY: case IMAP_SK_CC:
-	case IMAP_SK_FROM: case IMAP_SK_SUBJECT: case IMAP_SK_TEXT:
-	case IMAP_SK_TO: case IMAP_SK_HEADER: case IMAP_SK_SENTBEFORE:
-	case IMAP_SK_SENTON: case IMAP_SK_SENTSINCE:
-		return false;
+	return imap_search_op_cost(op) == IMAP_SC_RECORD;
+}
+
+/* The dearest key of a program. */
+static enum imap_search_cost
+imap_search_cost(const struct imap_search_key *key)
+{
+	const struct imap_search_key *k;
+	enum imap_search_cost c = IMAP_SC_RECORD, kc;
+
+	/* NOT and OR nest at most IMAP_SEARCH_DEPTH_MAX deep */
+	switch (key->op) {
+	case IMAP_SK_AND:
+		for (k = key->u.sub; k != NULL && c < IMAP_SC_FILE;
+		    k = k->next)
+			if ((kc = imap_search_cost(k)) > c)
+				c = kc;
+		return c;
+	case IMAP_SK_OR:
+		c = imap_search_cost(key->u.or.a);
+		kc = imap_search_cost(key->u.or.b);
+		return kc > c ? kc : c;
+	case IMAP_SK_NOT:
+		return imap_search_cost(key->u.sub);
 	default:
-		return true;
+		return imap_search_op_cost(key->op);
 	}
 }
 
 bool
 imap_search_cheap(const struct imap_search_key *key)
 {
-	const struct imap_search_key *k;
-
-	/* NOT and OR nest at most IMAP_SEARCH_DEPTH_MAX deep */
-	switch (key->op) {
-	case IMAP_SK_AND:
-		for (k = key->u.sub; k != NULL; k = k->next)
-			if (!imap_search_cheap(k))
-				return false;
-		return true;
-	case IMAP_SK_OR:
-		return imap_search_cheap(key->u.or.a) &&
-		    imap_search_cheap(key->u.or.b);
-	case IMAP_SK_NOT:
-		return imap_search_cheap(key->u.sub);
-	default:
-		return imap_search_cheap_op(key->op);
-	}
+	return imap_search_cost(key) == IMAP_SC_RECORD;
 }
 
 static int
@@ -739,7 +770,8 @@ imap_search_one(const struct imap_search_ctx *ctx,
 	return imap_search_expensive(ctx, key, md, err_r);
 }
 
-/* An AND: keys that need no file first, then the others. */
+/* An AND: keys on the view's record first, then those on the cache,
+ * then those that read the file. */
 static int
 imap_search_eval(const struct imap_search_ctx *ctx,
     const struct imap_search_key *key, struct imap_msg *md,
@@ -750,9 +782,9 @@ imap_search_eval(const struct imap_search_ctx *ctx,
 
 	if (key->op != IMAP_SK_AND)
 		return imap_search_one(ctx, key, md, err_r);
-	for (pass = 0; pass < 2; pass++) {
+	for (pass = 0; pass < IMAP_SC_N; pass++) {
 		for (k = key->u.sub; k != NULL; k = k->next) {
-			if (imap_search_cheap(k) != (pass == 0))
+			if (imap_search_cost(k) != (enum imap_search_cost)pass)
 				continue;
 			if ((r = imap_search_one(ctx, k, md, err_r)) <= 0)
 				return r;

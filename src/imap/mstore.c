@@ -4,6 +4,7 @@
  * renamed aside and rebuilt from the Maildir (doc/IMAP_STORE.md). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,13 +65,13 @@ static const char *const mstore_sql[MS_STMT_COUNT] = {
 	[MS_CACHE_DEL] = "DELETE FROM cache WHERE folder = ?1 AND uid = ?2",
 	[MS_CACHE_GET] = "SELECT envelope, bodystructure, body, sent, "
 	    "subject, addr_from, addr_to, addr_cc, display_from, display_to, "
-	    "message_id, in_reply_to, refs FROM cache WHERE folder = ?1 AND "
-	    "uid = ?2",
+	    "message_id, in_reply_to, refs, header FROM cache WHERE folder = ?1 "
+	    "AND uid = ?2",
 	[MS_CACHE_PUT] = "INSERT INTO cache (folder, uid, envelope, "
 	    "bodystructure, body, sent, subject, addr_from, addr_to, addr_cc, "
-	    "display_from, display_to, message_id, in_reply_to, refs) "
+	    "display_from, display_to, message_id, in_reply_to, refs, header) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-	    "?14, ?15) ON CONFLICT (folder, uid) DO UPDATE SET "
+	    "?14, ?15, ?16) ON CONFLICT (folder, uid) DO UPDATE SET "
 	    "envelope = coalesce(excluded.envelope, envelope), "
 	    "bodystructure = coalesce(excluded.bodystructure, bodystructure), "
 	    "body = coalesce(excluded.body, body), "
@@ -83,7 +84,8 @@ static const char *const mstore_sql[MS_STMT_COUNT] = {
 	    "display_to = coalesce(excluded.display_to, display_to), "
 	    "message_id = coalesce(excluded.message_id, message_id), "
 	    "in_reply_to = coalesce(excluded.in_reply_to, in_reply_to), "
-	    "refs = coalesce(excluded.refs, refs)",
+	    "refs = coalesce(excluded.refs, refs), "
+	    "header = coalesce(excluded.header, header)",
 	[MS_KW_ALL] = "SELECT bit, name FROM keywords WHERE folder = ?1 "
 	    "ORDER BY bit",
 	[MS_KW_DEL] = "DELETE FROM keywords WHERE folder = ?1",
@@ -134,7 +136,7 @@ static const char mstore_schema[] =
     " envelope BLOB, bodystructure BLOB, body BLOB, sent INTEGER,"
     " subject BLOB, addr_from BLOB, addr_to BLOB, addr_cc BLOB,"
     " display_from BLOB, display_to BLOB, message_id BLOB,"
-    " in_reply_to BLOB, refs BLOB,"
+    " in_reply_to BLOB, refs BLOB, header BLOB,"
     " PRIMARY KEY (folder, uid));";
 
 static int
@@ -295,6 +297,40 @@ fail:
 	return MSTORE_ERROR;
 }
 
+/* Wait for another connection's lock.  SQLite's own busy_timeout
+ * sleeps 1, 2, 5, 10 ... 100 ms between tries, far longer than our
+ * write transactions hold the lock (a few hundred microseconds): with
+ * ten sessions on one mailbox every command then waited tens of
+ * milliseconds.  Yield first, then sleep 50 us growing slowly to 2 ms,
+ * giving up after MSTORE_BUSY_MS in all. */
+static int
+mstore_busy(void *arg, int count)
+{
+	struct mstore *st = arg;
+	struct timespec ts;
+	uint64_t now;
+	long us;
+
+	if (st->no_wait)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	if (count == 0)
+		st->busy_since = now;
+	else if (now - st->busy_since >= (uint64_t)MSTORE_BUSY_MS * 1000)
+		return 0;
+	if (count < 4) {
+		sched_yield();
+		return 1;
+	}
+	/* 50 us doubling every 4 tries: 2 ms from the 24th on */
+	us = count >= 24 ? 2000 : 50L << ((count - 4) / 4);
+	ts.tv_sec = 0;
+	ts.tv_nsec = us * 1000;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 /* One attempt at opening the index: 0, MSTORE_ERROR, or 1 when the file
  * is of another version or corrupt (moved aside: try again). */
 static int
@@ -306,7 +342,7 @@ mstore_db_try(struct mstore *st, const char **err_r)
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
-	sqlite3_busy_timeout(st->db, MSTORE_BUSY_MS);
+	sqlite3_busy_handler(st->db, mstore_busy, st);
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; "
 	    "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
 	    (rc = mstore_user_version(st, &v)) != SQLITE_OK)
@@ -411,10 +447,10 @@ mstore_checkpoint(struct mstore *st)
 	if (++st->commits < MSTORE_CHECKPOINT_EVERY)
 		return;
 	st->commits = 0;
-	sqlite3_busy_timeout(st->db, 0);
+	st->no_wait = true;
 	sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
 	    NULL, NULL);
-	sqlite3_busy_timeout(st->db, MSTORE_BUSY_MS);
+	st->no_wait = false;
 }
 
 int
@@ -553,6 +589,8 @@ mstore_close(struct mstore **stp)
 	if (st == NULL)
 		return;
 	*stp = NULL;
+	for (struct mstore_view *v = st->views; v != NULL; v = v->next)
+		v->linked = false;	/* closed after the store */
 	mstore_rollback(st);
 	mstore_cache_flush(st);
 	mstore_db_close(st);
@@ -569,4 +607,6 @@ mstore_idle(struct mstore *st)
 	mstore_rollback(st);
 	mstore_cache_flush(st);
 	mstore_db_close(st);
+	for (struct mstore_view *v = st->views; v != NULL; v = v->next)
+		mstore_view_pack(v);
 }

@@ -80,8 +80,10 @@ int	mstore_open(const char *root, struct mstore **st_r,
 	    const char **err_r);
 void	mstore_close(struct mstore **stp);
 /* The session is going idle (IDLE, or between commands): close the
- * SQLite handle and free caches; the next call reopens them.  Keeps
- * 10,000 idle sessions small. */
+ * SQLite handle, free caches and pack the store's views (their
+ * per-message records freed, UIDs kept as runs); the next call reopens
+ * and rebuilds them, and a refresh then reports what it would have
+ * reported anyway.  Keeps 10,000 idle sessions small. */
 void	mstore_idle(struct mstore *st);
 
 /* --- folders --------------------------------------------------------- */
@@ -264,6 +266,9 @@ struct mstore_cache {
 	struct str	from, to, cc;	/* first address's mailbox */
 	struct str	display_from, display_to;
 	struct str	message_id, in_reply_to, references;
+	/* The top header block as stored, its blank line included; p NULL
+	 * when not cached (larger than the cap): read the file. */
+	struct str	header;
 };
 int	mstore_view_cache_get(struct mstore_view *v, uint32_t i,
 	    struct mstore_cache *c, const char **err_r);

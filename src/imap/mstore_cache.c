@@ -1,6 +1,8 @@
 /* mstore_cache.c: parse results kept in the index (table cache, one row
  * per message), so that ENVELOPE, BODYSTRUCTURE, SORT and THREAD need
- * not read the file again.  Strings are stored as blobs, as given.
+ * not read the file again, and the top header block (header SEARCH
+ * keys, BODY[HEADER.FIELDS ...]).  Strings are stored as blobs, as
+ * given.
  *
  * A FETCH of many messages not parsed yet puts one row per message: the
  * puts are queued in the store (MSTORE_CACHE_BATCH of them) and written
@@ -33,11 +35,12 @@ mstore_cache_field(struct mstore_cache *c, int col)
 	case 10: return &c->message_id;
 	case 11: return &c->in_reply_to;
 	case 12: return &c->references;
+	case 13: return &c->header;
 	}
 	return NULL;
 }
 
-#define MSTORE_CACHE_COLS	13
+#define MSTORE_CACHE_COLS	14
 
 static void
 mstore_cache_copy(struct mstore_view *v, sqlite3_stmt *s,
@@ -87,7 +90,7 @@ mstore_cache_bind(sqlite3_stmt *s, const struct mstore_cput *q)
 			continue;
 		sqlite3_bind_blob64(s, col + 3, f->len > 0 ? f->p : "",
 		    f->len, SQLITE_STATIC);
-		if (col >= 4)
+		if (col >= 4 && col <= 12)
 			sort = true;
 	}
 	/* sent is cached with the SORT fields (0 is a valid answer) */
@@ -149,6 +152,7 @@ mstore_view_cache_put(struct mstore_view *v, uint32_t i,
 	struct mstore_cput *q;
 	size_t total = 0, off = 0;
 
+	mstore_view_unpack(v);	/* packed by mstore_idle() */
 	if (i >= v->n)
 		return mstore_failx(err_r, MSTORE_EGONE, "no message %u", i + 1);
 	if (st->ncq == MSTORE_CACHE_BATCH)
@@ -189,6 +193,7 @@ mstore_view_cache_get(struct mstore_view *v, uint32_t i,
 	int rc;
 
 	memset(c, 0, sizeof(*c));
+	mstore_view_unpack(v);	/* packed by mstore_idle() */
 	if (i >= v->n)
 		return mstore_failx(err_r, MSTORE_EGONE, "no message %u", i + 1);
 	if (mstore_cache_queued(v->st, v->f.id, v->msgs[i].uid))

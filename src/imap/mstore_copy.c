@@ -336,6 +336,7 @@ mstore_view_copy(struct mstore_view *v, const uint32_t *idx, size_t n,
 	int rc;
 
 	*ncopied_r = 0;
+	mstore_view_unpack(v);
 	if ((rc = mstore_db(v->st, err_r)) != 0 ||
 	    (rc = mstore_fold_load(v->st, dest, &df, err_r)) != 0 ||
 	    (rc = mstore_sync(v->st, &df, 0, err_r)) != 0 ||

@@ -12,7 +12,7 @@
 #include "imap/mstore.h"
 #include "store/maildir.h"
 
-#define MSTORE_SCHEMA_VERSION	1
+#define MSTORE_SCHEMA_VERSION	2
 #define MSTORE_BUSY_MS		5000
 /* Commits between two wal_checkpoint(TRUNCATE) attempts. */
 #define MSTORE_CHECKPOINT_EVERY	500
@@ -85,6 +85,9 @@ struct mstore {
 	bool		 in_tx;
 	bool		 corrupt;	/* rename the index aside at reopen */
 	unsigned	 commits;	/* since the last checkpoint */
+	bool		 no_wait;	/* busy handler gives up at once */
+	uint64_t	 busy_since;	/* us (monotonic), this wait's start */
+	struct mstore_view *views;	/* open views (packed when idle) */
 	struct mstore_cput *cq;		/* MSTORE_CACHE_BATCH, or NULL */
 	size_t		 ncq;
 	bool		 flushing;
@@ -103,8 +106,28 @@ struct mstore_fold {
 	int64_t		 kw_mtime;		/* of dovecot-keywords */
 };
 
+/* A packed view (mstore_idle()): a run of messages with consecutive
+ * UIDs and the same recent/gone bits. */
+struct mstore_run {
+	uint32_t	uid;		/* first */
+	uint32_t	n : 30;
+	uint32_t	recent : 1;
+	uint32_t	gone : 1;
+};
+
 struct mstore_view {
 	struct mstore		*st;
+	struct mstore_view	*next, *prev;	/* st->views */
+	bool			 linked;
+	bool			 packed;	/* msgs freed: runs, own */
+	struct mstore_run	*runs;
+	uint32_t		 nruns;
+	uint32_t		 npacked;	/* messages in runs */
+	struct mstore_msg	*own;		/* records the index cannot
+						 * give back: flags stored
+						 * by this view (modseq
+						 * above the view's), gone */
+	uint32_t		 nown;
 	struct mstore_fold	 f;
 	bool			 readonly;
 	struct mstore_msg	*msgs;
@@ -190,6 +213,10 @@ int	mstore_keyword_add(struct mstore *, struct mstore_fold *,
 int	mstore_fold_read_kw(struct mstore *, struct mstore_fold *,
 	    char ***, uint32_t *, const char **);
 void	mstore_kw_free(char **, uint32_t);
+
+/* mstore_view.c */
+void	mstore_view_pack(struct mstore_view *);
+void	mstore_view_unpack(struct mstore_view *);
 
 /* mstore_cache.c */
 void	mstore_cache_flush(struct mstore *);

@@ -182,6 +182,7 @@ mstore_view_store(struct mstore_view *v, const uint32_t *idx, size_t n,
 	int cur_fd = -1, rc;
 
 	*nfailed_r = 0;
+	mstore_view_unpack(v);
 	if (mstore_begin(v->st, true, err_r) != 0)
 		return MSTORE_ERROR;
 	if ((rc = mstore_fold_reload(v->st, &v->f, err_r)) != 0 ||
@@ -338,6 +339,7 @@ mstore_view_expunge(struct mstore_view *v, const uint32_t *idx, size_t n,
 	uint64_t before;
 	int cur_fd = -1, rc;
 
+	mstore_view_unpack(v);
 	if (mstore_begin(v->st, true, err_r) != 0)
 		return MSTORE_ERROR;
 	if ((rc = mstore_fold_reload(v->st, &v->f, err_r)) != 0)

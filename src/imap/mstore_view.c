@@ -2,7 +2,9 @@
  * folder's messages in UID order (the sequence numbers), moved forward
  * by mstore_view_refresh() from what the index records after the
  * view's own modseq and UIDNEXT: expunged rows, changed rows, new rows.
- * Nothing but struct mstore_msg is kept per message. */
+ * Nothing but struct mstore_msg is kept per message, and not even that
+ * while the session is idle: mstore_idle() packs the view into UID runs
+ * and the first use after rebuilds the records from the index. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -122,6 +124,11 @@ mstore_view_open(struct mstore *st, const char *name, bool readonly,
 	v = xcalloc(1, sizeof(*v));
 	v->st = st;
 	v->readonly = readonly;
+	v->next = st->views;
+	if (st->views != NULL)
+		st->views->prev = v;
+	st->views = v;
+	v->linked = true;
 	if ((rc = mstore_db(st, err_r)) != 0 ||
 	    (rc = mstore_fold_load(st, name, &v->f, err_r)) != 0 ||
 	    (rc = mstore_sync(st, &v->f, 0, err_r)) != 0 ||
@@ -150,6 +157,16 @@ mstore_view_close(struct mstore_view **vp)
 	if (v == NULL)
 		return;
 	*vp = NULL;
+	if (v->linked) {
+		if (v->prev != NULL)
+			v->prev->next = v->next;
+		else
+			v->st->views = v->next;
+		if (v->next != NULL)
+			v->next->prev = v->prev;
+	}
+	free(v->runs);
+	free(v->own);
 	mstore_fold_clear(&v->f);
 	mstore_kw_free(v->kw, MSTORE_KEYWORDS_MAX);
 	free(v->msgs);
@@ -163,15 +180,19 @@ mstore_view_dir(const struct mstore_view *v)
 	return v->f.dir;
 }
 
+/* The accessors take a const view but a packed one is rebuilt first:
+ * views are always allocated writable (mstore_view_open()). */
 uint32_t
 mstore_view_count(const struct mstore_view *v)
 {
+	mstore_view_unpack((struct mstore_view *)v);
 	return v->n;
 }
 
 const struct mstore_msg *
 mstore_view_msg(const struct mstore_view *v, uint32_t i)
 {
+	mstore_view_unpack((struct mstore_view *)v);
 	return i < v->n ? &v->msgs[i] : NULL;
 }
 
@@ -196,8 +217,10 @@ mstore_view_highestmodseq(const struct mstore_view *v)
 int64_t
 mstore_view_find_uid(const struct mstore_view *v, uint32_t uid)
 {
-	uint32_t lo = 0, hi = v->n;
+	uint32_t lo = 0, hi;
 
+	mstore_view_unpack((struct mstore_view *)v);
+	hi = v->n;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
@@ -381,6 +404,7 @@ mstore_view_refresh(struct mstore_view *v, bool allow_expunge,
 	int64_t kw_mtime = v->f.kw_mtime;
 	int rc;
 
+	mstore_view_unpack(v);
 	if ((rc = mstore_db(v->st, err_r)) != 0 ||
 	    (rc = mstore_sync(v->st, &v->f, 0, err_r)) != 0 ||
 	    (rc = mstore_view_refresh_tx(v, allow_expunge, kw_mtime, ops, arg,
@@ -428,6 +452,7 @@ mstore_view_open_msg(struct mstore_view *v, uint32_t i)
 	const char *err;
 	int fd, rc;
 
+	mstore_view_unpack(v);
 	if (i >= v->n) {
 		errno = EINVAL;
 		return -1;
@@ -436,7 +461,7 @@ mstore_view_open_msg(struct mstore_view *v, uint32_t i)
 		errno = EIO;
 		return -1;
 	}
-	for (int tries = 0; tries < 2; tries++) {
+	for (bool waited = false, synced = false;;) {
 		rc = mstore_view_fname(v, v->msgs[i].uid, name, sizeof(name),
 		    &err);
 		if (rc == MSTORE_ERROR) {
@@ -449,8 +474,25 @@ mstore_view_open_msg(struct mstore_view *v, uint32_t i)
 			return fd;
 		if (rc == 0 && errno != ENOENT)
 			return -1;
-		/* renamed or removed behind the index's back: look again */
-		if (tries == 0 && mstore_sync(v->st, &v->f, MSTORE_SYNC_FORCE,
+		/* Most often another session's STORE renamed it and its
+		 * row is committed now, or about to be: wait for the write
+		 * lock to be free and read the row again.  (A forced sync
+		 * lists all of cur/ under the lock: a SEARCH that opened
+		 * every message beside sessions storing flags did it
+		 * dozens of times a second.) */
+		if (rc == 0 && !waited && !synced && !v->st->in_tx) {
+			waited = true;
+			if (mstore_begin(v->st, true, &err) == 0)
+				mstore_rollback(v->st);
+			continue;
+		}
+		if (synced)
+			break;
+		/* renamed or removed behind the index's back: look again
+		 * (all of cur/ when the index names a file not there; when
+		 * the row is gone, expunged, only if cur/ changed) */
+		synced = true;
+		if (mstore_sync(v->st, &v->f, rc == 0 ? MSTORE_SYNC_FORCE : 0,
 		    &err) != 0) {
 			errno = EIO;
 			return -1;
@@ -499,6 +541,7 @@ mstore_view_vanished(struct mstore_view *v, uint64_t modseq, uint32_t **uids_r,
 
 	*uids_r = NULL;
 	*n_r = 0;
+	mstore_view_unpack(v);
 	if ((rc = mstore_db(v->st, err_r)) != 0)
 		return rc;
 	if (modseq < v->f.floor_modseq)
@@ -523,4 +566,158 @@ mstore_view_vanished(struct mstore_view *v, uint64_t modseq, uint32_t **uids_r,
 		return mstore_dbfail(v->st, err_r, "expunged");
 	}
 	return 0;
+}
+
+/*
+ * Packing (idle sessions).
+ *
+ * A view's records hold, after a refresh, what the index held at the
+ * view's modseq, except for the flags the view stored itself since
+ * (their modseq is above the view's) and messages expunged elsewhere
+ * but not yet announced (gone).  So a packed view keeps the UIDs as
+ * runs (with the recent and gone bits), those few records whole, and
+ * its modseq and UIDNEXT (kept in the view as always); unpacking reads
+ * the rows back, gives those changed since the view's modseq by someone
+ * else the view's modseq (not theirs), so that the next refresh reports
+ * them, and marks UIDs no longer in the index gone, so that it reports
+ * the expunges: the refresh then says what it would have said without
+ * packing.
+ */
+
+static void
+mstore_view_run_add(struct mstore_view *v, uint32_t *cap,
+    const struct mstore_msg *m)
+{
+	struct mstore_run *r = v->nruns > 0 ? &v->runs[v->nruns - 1] : NULL;
+
+	if (r != NULL && r->uid + r->n == m->uid && r->recent == m->recent &&
+	    r->gone == m->gone && r->n < (1U << 30) - 1) {
+		r->n++;
+		return;
+	}
+	if (v->nruns == *cap) {
+		*cap = *cap == 0 ? 4 : *cap * 2;
+		v->runs = xrealloc(v->runs, (size_t)*cap * sizeof(*v->runs));
+	}
+	r = &v->runs[v->nruns++];
+	r->uid = m->uid;
+	r->n = 1;
+	r->recent = m->recent;
+	r->gone = m->gone;
+}
+
+void
+mstore_view_pack(struct mstore_view *v)
+{
+	uint32_t cap = 0, ocap = 0;
+
+	if (v->packed)
+		return;
+	v->nruns = 0;
+	v->nown = 0;
+	for (uint32_t i = 0; i < v->n; i++) {
+		const struct mstore_msg *m = &v->msgs[i];
+
+		mstore_view_run_add(v, &cap, m);
+		if (m->modseq <= v->modseq && !m->gone)
+			continue;
+		if (v->nown == ocap) {
+			ocap = ocap == 0 ? 4 : ocap * 2;
+			v->own = xrealloc(v->own, (size_t)ocap *
+			    sizeof(*v->own));
+		}
+		v->own[v->nown++] = *m;
+	}
+	if (v->nruns > 0 && v->nruns < cap)
+		v->runs = xrealloc(v->runs, (size_t)v->nruns *
+		    sizeof(*v->runs));
+	v->npacked = v->n;
+	free(v->msgs);
+	v->msgs = NULL;
+	v->n = v->cap = 0;
+	free(v->cbuf);
+	v->cbuf = NULL;
+	v->cbuf_len = 0;
+	v->packed = true;
+}
+
+/* Records from the index rows (merged by UID); 0 or MSTORE_ERROR. */
+static int
+mstore_view_unpack_rows(struct mstore_view *v)
+{
+	const char *err;
+	sqlite3_stmt *s;
+	uint32_t j = 0;
+	int rc = SQLITE_DONE;
+
+	if (mstore_db(v->st, &err) != 0 ||
+	    (s = mstore_stmt(v->st, MS_MSGS_VIEW, &err)) == NULL)
+		return MSTORE_ERROR;
+	sqlite3_bind_int64(s, 1, v->f.id);
+	while (j < v->n && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		uint32_t uid = (uint32_t)sqlite3_column_int64(s, 0);
+		struct mstore_msg *m;
+		uint64_t modseq;
+
+		for (; j < v->n && v->msgs[j].uid < uid; j++)
+			v->msgs[j].gone = true;	/* expunged meanwhile */
+		if (j == v->n || v->msgs[j].uid != uid)
+			continue;
+		m = &v->msgs[j++];
+		m->flags = (unsigned)sqlite3_column_int64(s, 1);
+		m->kw = (uint32_t)sqlite3_column_int64(s, 2);
+		modseq = (uint64_t)sqlite3_column_int64(s, 3);
+		/* changed since the view looked: the refresh tells (its
+		 * flags() sees the modseq differ); until then a valid
+		 * modseq, not the newer one */
+		if (modseq > v->modseq)
+			modseq = v->modseq > 0 ? v->modseq : 1;
+		m->modseq = modseq;
+		m->size = (uint64_t)sqlite3_column_int64(s, 4);
+		m->internaldate = (time_t)sqlite3_column_int64(s, 5);
+	}
+	if (j < v->n && rc == SQLITE_DONE)
+		for (; j < v->n; j++)
+			v->msgs[j].gone = true;
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		mstore_dbfail(v->st, &err, "msgs");
+		return MSTORE_ERROR;
+	}
+	return 0;
+}
+
+/* Cannot fail: when the index cannot be read the records have UIDs
+ * and no flags, and the view's modseq becomes 0 so that the next
+ * refresh that works reports the flags of every message. */
+void
+mstore_view_unpack(struct mstore_view *v)
+{
+	int64_t i;
+
+	if (!v->packed)
+		return;
+	v->packed = false;
+	v->cap = v->npacked > 0 ? v->npacked : 1;
+	v->msgs = xcalloc(v->cap, sizeof(*v->msgs));
+	v->n = 0;
+	for (uint32_t r = 0; r < v->nruns; r++)
+		for (uint32_t k = 0; k < v->runs[r].n; k++) {
+			struct mstore_msg *m = &v->msgs[v->n++];
+
+			m->uid = v->runs[r].uid + k;
+			m->modseq = v->modseq > 0 ? v->modseq : 1;
+			m->recent = v->runs[r].recent;
+			m->gone = v->runs[r].gone;
+		}
+	if (mstore_view_unpack_rows(v) != 0)
+		v->modseq = 0;
+	for (uint32_t k = 0; k < v->nown; k++)
+		if ((i = mstore_view_find_uid(v, v->own[k].uid)) >= 0)
+			v->msgs[i] = v->own[k];
+	free(v->runs);
+	free(v->own);
+	v->runs = NULL;
+	v->own = NULL;
+	v->nruns = v->nown = 0;
 }

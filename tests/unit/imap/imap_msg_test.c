@@ -250,11 +250,151 @@ test_view(void **state)
 	mstore_close(&st);
 }
 
+/* Replace the bytes of uid's file, keeping its name: what comes from
+ * the file changes, what comes from the cache does not. */
+static void
+rewrite(const char *root, uint32_t uid, const char *data)
+{
+	char dir[700], path[1000], tag[32];
+	struct dirent *de;
+	int found = 0;
+	FILE *f;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/cur", root);
+	snprintf(tag, sizeof(tag), ",U=%u:", uid);
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL) {
+		if (strstr(de->d_name, tag) == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		assert_non_null(f = fopen(path, "w"));
+		assert_int_equal(fputs(data, f) >= 0, 1);
+		assert_int_equal(fclose(f), 0);
+		found++;
+	}
+	closedir(d);
+	assert_int_equal(found, 1);
+}
+
+/* Bit i set when message i matches. */
+static int
+search_all(struct mstore_view *v, const char *line)
+{
+	const struct imap_command *cmd;
+	struct imap_search_ctx ctx;
+	struct imap_msg md;
+	const char *err = NULL;
+	int rc, hits = 0;
+
+	assert_non_null(cmd = fx_cmd(line));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.count = mstore_view_count(v);
+	ctx.uidmax = ctx.count;
+	for (uint32_t i = 0; i < ctx.count; i++) {
+		imap_msg_init(&md, v, i);
+		rc = imap_search_match(&ctx, cmd->u.search.root, &md, &err);
+		assert_true(rc >= 0);
+		hits |= rc << i;
+		imap_msg_release(&md);
+	}
+	return hits;
+}
+
+/* Header SEARCH keys and HEADER sections read the header block cached
+ * in the index, not the file: a SEARCH fills the cache of messages
+ * that lack it, and once filled, changing the file's bytes changes
+ * nothing of them (but BODY[TEXT] does read the file).  A header over
+ * the cap is not cached and read from the file. */
+static void
+test_header_cache(void **state)
+{
+	struct mstore *st = NULL;
+	struct mstore_view *v = NULL;
+	const char *err = NULL;
+	struct buf big;
+	struct imap_msg md;
+	char root[600], *s;
+	bool parsed;
+	int rc;
+
+	(void)state;
+	snprintf(root, sizeof(root), "%s/md2", test_base);
+	if (mstore_open(root, &st, &err) != 0)
+		fail_msg("open: %s", err);
+	append(st, m_a, sizeof(m_a) - 1);
+	buf_init(&big, 1 << 20);
+	buf_append_str(&big, "Subject: Big lunch" CRLF);
+	for (int i = 0; i < 1000; i++)
+		buf_printf(&big, "X-Pad-%d: %s" CRLF, i,
+		    "padding padding padding");
+	buf_append_str(&big, CRLF "big body" CRLF);
+	assert_true(big.len > IMAP_MSG_HEADER_CACHE_MAX);
+	append(st, big.p, big.len);
+	buf_free(&big);
+	if (mstore_view_open(st, "INBOX", false, &v, &err) != 0)
+		fail_msg("view: %s", err);
+
+	/* the first SEARCH computes and stores the cache */
+	assert_int_equal(search_all(v, "a SEARCH SUBJECT lunch"), 3);
+	imap_msg_init(&md, v, 0);
+	assert_int_equal(imap_msg_cache(&md, &err), 0);
+	assert_null(md.data);
+	assert_non_null(md.cache.header.p);
+	assert_int_equal(md.cache.header.len, sizeof(m_a) - 1 - 7);
+	assert_memory_equal(md.cache.header.p, m_a, md.cache.header.len);
+	imap_msg_release(&md);
+	imap_msg_init(&md, v, 1);
+	assert_int_equal(imap_msg_cache(&md, &err), 0);
+	assert_null(md.cache.header.p);		/* over the cap */
+	assert_non_null(md.cache.envelope.p);
+	imap_msg_release(&md);
+
+	rewrite(root, 1, "From: Other <o@x>" CRLF "Subject: Dinner" CRLF
+	    CRLF "new body" CRLF);
+	rewrite(root, 2, "Subject: Big dinner" CRLF CRLF "new" CRLF);
+
+	/* header keys: the cache for 1, the file for 2 */
+	assert_int_equal(search_all(v, "a SEARCH SUBJECT lunch"), 1);
+	assert_int_equal(search_all(v, "a SEARCH SUBJECT dinner"), 2);
+	assert_int_equal(search_all(v, "a SEARCH FROM zed"), 1);
+	assert_int_equal(search_all(v, "a SEARCH HEADER Message-ID <a@x>"), 1);
+	/* BODY reads the file, and runs after the header key */
+	assert_int_equal(search_all(v, "a SEARCH BODY new SUBJECT lunch"), 1);
+	assert_int_equal(search_all(v, "a SEARCH BODY first"), 0);
+
+	s = fetch_one(v, 0, "(BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)] "
+	    "BODY.PEEK[HEADER.FIELDS.NOT (Date Message-ID)]<0.12> "
+	    "RFC822.HEADER BODY.PEEK[TEXT])", &rc, &parsed);
+	assert_int_equal(rc, 0);
+	assert_false(parsed);
+	assert_string_equal(s, "* 1 FETCH (UID 1 "
+	    "BODY[HEADER.FIELDS (SUBJECT FROM)] {47}\r\n"
+	    "From: Zed <zed@example.com>\r\nSubject: Lunch\r\n\r\n "
+	    "BODY[HEADER.FIELDS.NOT (Date Message-ID)]<0> {12}\r\n"
+	    "From: Zed <z "
+	    "RFC822.HEADER {105}\r\n"
+	    "From: Zed <zed@example.com>\r\nSubject: Lunch\r\n"
+	    "Date: Mon, 02 Mar 2020 10:00:00 +0000\r\n"
+	    "Message-ID: <a@x>\r\n\r\n "
+	    "BODY[TEXT] {10}\r\nnew body\r\n)\r\n");
+	free(s);
+	s = fetch_one(v, 1, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])", &rc,
+	    NULL);
+	assert_int_equal(rc, 0);
+	assert_string_equal(s, "* 2 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT)] "
+	    "{23}\r\nSubject: Big dinner\r\n\r\n)\r\n");
+	free(s);
+	mstore_view_close(&v);
+	mstore_close(&st);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_view),
+		cmocka_unit_test(test_header_cache),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -105,8 +105,8 @@ list_dir(const char *dir, const char *sub, char names[][256], size_t max)
 	size_t n = 0;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, sub);
-	if ((d = opendir(path)) == NULL)
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, sub) >=
+	    sizeof(path) || (d = opendir(path)) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
