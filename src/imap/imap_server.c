@@ -369,8 +369,14 @@ static void
 imap_job_work(void *arg)
 {
 	struct imap_session *s = arg;
+	struct mstore *st = s->store;
 
+	/* the job's cache reads share one read transaction (mstore.h) */
+	if (st != NULL)
+		mstore_batch(st, true);
 	s->job_res = s->job_fn(s, &s->job_out);
+	if (st != NULL && st == s->store)
+		mstore_batch(st, false);
 }
 
 /* A stopping server sends sessions away between commands. */

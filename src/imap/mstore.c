@@ -426,6 +426,7 @@ mstore_step_done(struct mstore *st, sqlite3_stmt *s, const char **err_r)
 int
 mstore_begin(struct mstore *st, bool write, const char **err_r)
 {
+	mstore_read_release(st);
 	if (st->in_tx)
 		return mstore_failx(err_r, MSTORE_ERROR, "index: nested "
 		    "transaction");
@@ -591,6 +592,7 @@ mstore_close(struct mstore **stp)
 	*stp = NULL;
 	for (struct mstore_view *v = st->views; v != NULL; v = v->next)
 		v->linked = false;	/* closed after the store */
+	mstore_read_release(st);
 	mstore_rollback(st);
 	mstore_cache_flush(st);
 	mstore_db_close(st);
@@ -604,6 +606,8 @@ mstore_idle(struct mstore *st)
 {
 	if (st == NULL)
 		return;
+	st->read_want = false;
+	mstore_read_release(st);
 	mstore_rollback(st);
 	mstore_cache_flush(st);
 	mstore_db_close(st);

@@ -270,6 +270,11 @@ struct mstore_cache {
 	 * when not cached (larger than the cap): read the file. */
 	struct str	header;
 };
+/* Many cache reads in a row (a FETCH or SEARCH over a folder): on,
+ * they share one read transaction until off, or until the store writes
+ * (which ends it).  Turn it off before the job returns: a reader held
+ * open keeps the WAL from being checkpointed. */
+void	mstore_batch(struct mstore *st, bool on);
 int	mstore_view_cache_get(struct mstore_view *v, uint32_t i,
 	    struct mstore_cache *c, const char **err_r);
 int	mstore_view_cache_put(struct mstore_view *v, uint32_t i,

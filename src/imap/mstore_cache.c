@@ -144,6 +144,38 @@ mstore_cache_queued(const struct mstore *st, int64_t folder, uint32_t uid)
 	return false;
 }
 
+/* Under mstore_view_batch(), the first cache read opens a read
+ * transaction that the following ones share: one snapshot and one set
+ * of WAL read locks for a whole FETCH or SEARCH slice, instead of one
+ * per message (a third of the CPU of a busy IMAP server went there).
+ * Any write (mstore_begin) ends it first. */
+static void
+mstore_read_hold(struct mstore *st)
+{
+	if (!st->read_want || st->read_held || st->in_tx || st->db == NULL)
+		return;
+	if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+		st->read_held = true;
+}
+
+void
+mstore_read_release(struct mstore *st)
+{
+	if (!st->read_held)
+		return;
+	st->read_held = false;
+	if (st->db != NULL)
+		(void)sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+}
+
+void
+mstore_batch(struct mstore *st, bool on)
+{
+	st->read_want = on;
+	if (!on)
+		mstore_read_release(st);
+}
+
 int
 mstore_view_cache_put(struct mstore_view *v, uint32_t i,
     const struct mstore_cache *c, const char **err_r)
@@ -201,6 +233,7 @@ mstore_view_cache_get(struct mstore_view *v, uint32_t i,
 	if ((rc = mstore_db(v->st, err_r)) != 0 ||
 	    (s = mstore_stmt(v->st, MS_CACHE_GET, err_r)) == NULL)
 		return rc != 0 ? rc : MSTORE_ERROR;
+	mstore_read_hold(v->st);
 	sqlite3_bind_int64(s, 1, v->f.id);
 	sqlite3_bind_int64(s, 2, v->msgs[i].uid);
 	rc = sqlite3_step(s);

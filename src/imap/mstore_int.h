@@ -91,7 +91,13 @@ struct mstore {
 	struct mstore_cput *cq;		/* MSTORE_CACHE_BATCH, or NULL */
 	size_t		 ncq;
 	bool		 flushing;
+	/* mstore_batch(): cache reads share one read transaction */
+	bool		 read_want;
+	bool		 read_held;
 };
+
+/* End the shared read transaction of mstore_batch(), if any. */
+void	mstore_read_release(struct mstore *st);
 
 /* A folder as the index knows it (one row of folders). */
 struct mstore_fold {
