@@ -188,22 +188,6 @@ imap_enter_state(struct imap_session *s, enum imap_state st)
 	s->state = st;
 }
 
-static bool
-imap_is_loopback(const struct sockaddr_storage *ss)
-{
-	const struct sockaddr_in *sin = (const void *)ss;
-	const struct sockaddr_in6 *sin6 = (const void *)ss;
-
-	if (ss->ss_family == AF_INET)
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	if (ss->ss_family != AF_INET6)
-		return false;
-	if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-		return true;
-	return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
-	    sin6->sin6_addr.s6_addr[12] == 127;
-}
-
 /* Passwords only over TLS, or in clear from loopback when configured. */
 bool
 imap_auth_allowed(const struct imap_session *s)
@@ -215,7 +199,7 @@ imap_auth_allowed(const struct imap_session *s)
 	if (c->tls == CONN_TLS_ON)
 		return true;
 	return s->srv->conf->auth_plaintext_loopback &&
-	    imap_is_loopback(&c->peer);
+	    conn_peer_loopback(c);
 }
 
 /* After login the list no longer depends on the connection (this runs

@@ -49,6 +49,22 @@ conn_addr_str(const struct sockaddr *sa, char *buf, size_t size)
 
 /* ::ffff:a.b.c.d (a dual-stack listener) becomes a.b.c.d, so that logs,
  * limits and policies see one IPv4 client as IPv4. */
+bool
+conn_peer_loopback(const struct conn *c)
+{
+	const struct sockaddr_in *sin = (const void *)&c->peer;
+	const struct sockaddr_in6 *sin6 = (const void *)&c->peer;
+
+	if (c->peer.ss_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	if (c->peer.ss_family != AF_INET6)
+		return false;
+	if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
+	    sin6->sin6_addr.s6_addr[12] == 127;
+}
+
 socklen_t
 conn_unmap_v4(struct sockaddr_storage *ss, socklen_t len)
 {

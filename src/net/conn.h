@@ -115,6 +115,9 @@ void	conn_abort(struct conn *c, const char *reason);
  * everything down (process exit), never from the conn's callbacks. */
 void	conn_destroy(struct conn **cp);
 
+/* The peer is on a loopback address (127/8, ::1, or 127/8 mapped into
+ * IPv6): where a config switch allows passwords in clear. */
+bool	conn_peer_loopback(const struct conn *c);
 /* Turn an IPv4-mapped IPv6 address into plain IPv4; the new length. */
 socklen_t conn_unmap_v4(struct sockaddr_storage *ss, socklen_t len);
 /* A struct sockaddr as text, numeric. */

@@ -118,22 +118,6 @@ pop3_bad(struct pop3_session *s, const char *fmt, ...)
 	pop3_close(s, "too many errors");
 }
 
-static bool
-pop3_is_loopback(const struct sockaddr_storage *ss)
-{
-	const struct sockaddr_in *sin = (const void *)ss;
-	const struct sockaddr_in6 *sin6 = (const void *)ss;
-
-	if (ss->ss_family == AF_INET)
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	if (ss->ss_family != AF_INET6)
-		return false;
-	if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-		return true;
-	return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
-	    sin6->sin6_addr.s6_addr[12] == 127;
-}
-
 /* Passwords only over TLS, or in clear from loopback when configured. */
 bool
 pop3_auth_allowed(const struct pop3_session *s)
@@ -145,7 +129,7 @@ pop3_auth_allowed(const struct pop3_session *s)
 	if (c->tls == CONN_TLS_ON)
 		return true;
 	return s->srv->conf->auth_plaintext_loopback &&
-	    pop3_is_loopback(&c->peer);
+	    conn_peer_loopback(c);
 }
 
 /* --- life cycle ---------------------------------------------------------- */

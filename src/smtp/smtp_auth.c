@@ -18,18 +18,6 @@
 
 static void	smtp_auth_result(struct smtp_session *, enum sasl_res);
 
-static bool
-smtp_auth_loopback(const struct conn *c)
-{
-	const struct sockaddr_in *sin = (const void *)&c->peer;
-	const struct sockaddr_in6 *sin6 = (const void *)&c->peer;
-
-	if (c->peer.ss_family == AF_INET)
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	return c->peer.ss_family == AF_INET6 &&
-	    IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-}
-
 /* AUTH is for submission, over TLS (or loopback when configured). */
 bool
 smtp_auth_allowed(struct smtp_session *s)
@@ -39,7 +27,7 @@ smtp_auth_allowed(struct smtp_session *s)
 		return false;
 	return s->conn->tls == CONN_TLS_ON ||
 	    (s->srv->conf->auth_plaintext_loopback &&
-	    smtp_auth_loopback(s->conn));
+	    conn_peer_loopback(s->conn));
 }
 
 void
