@@ -3,7 +3,7 @@
  *
  *   cc -O2 -std=c17 -D_GNU_SOURCE -Isrc bench/queue_commit.c \
  *       src/core/buf.c src/core/id.c src/core/log.c src/core/mem.c \
- *       src/queue/envelope.c src/queue/queue_fs.c \
+ *       src/queue/envelope.c src/queue/queue_fs.c src/queue/queue_sum.c \
  *       -o /tmp/queue_commit
  *   /tmp/queue_commit [-d DIR] [-s SECONDS] [-b BYTES] [-r REPEATS]
  *

@@ -8,7 +8,7 @@ process and CPU helpers come from bench/bench.py).
 A run: note the sink's message counter and the CPU times, start
 smtp-source, wait for it, then poll until the sink has counted every
 message AND the server's queue is empty (facteur: no *.env in
-DATA_DIR/queue/; Postfix: nothing in maildrop, incoming, active, deferred,
+DATA_DIR/queue/ but spare files; Postfix: nothing in maildrop, incoming, active, deferred,
 hold).  The clock stops then (end to end: accepted, relayed, dequeued).
 Then settle, check the sink's count again (no loss, no duplicate) and
 that the server's log of the run shows no deferral or bounce.
@@ -58,13 +58,26 @@ def sink_count(path):
     return int(m[-1]) if m else 0
 
 
+SPARE_MAGIC = b"facteur-spare 1 "
+
+
 def facteur_queued(qdir):
-    """Messages in facteur's queue: Q.env files in queue/ (not tmp/)."""
+    """Messages in facteur's queue: Q.env files in queue/ (not tmp/) that
+    are not spare files (which have both names too, doc/QUEUE.md)."""
+    n = 0
     try:
         with os.scandir(qdir) as it:
-            return sum(1 for e in it if e.name.endswith(".env"))
+            for e in it:
+                if not e.name.endswith(".env"):
+                    continue
+                try:
+                    with open(e.path, "rb") as f:
+                        n += f.read(len(SPARE_MAGIC)) != SPARE_MAGIC
+                except FileNotFoundError:
+                    pass
     except FileNotFoundError:
         return 0
+    return n
 
 
 def queued(kind, qdir):

@@ -17,6 +17,7 @@ struct connlimit;
 struct worker_env {
 	const struct conf	*conf;
 	unsigned		 slot;
+	unsigned		 nworkers;	/* slots in all */
 	int			 listen_fds[CONF_LISTEN_MAX]; /* -1: none */
 	int			 parent_fd;
 	int			 auth_fd;

@@ -392,6 +392,7 @@ parent_spawn_worker(struct parent *p, unsigned slot)
 		memset(&env, 0, sizeof(env));
 		env.conf = p->conf;
 		env.slot = slot;
+		env.nworkers = p->nworkers;
 		memcpy(env.listen_fds, s->listen_fds, sizeof(env.listen_fds));
 		env.parent_fd = pc[1];
 		env.auth_fd = afd;

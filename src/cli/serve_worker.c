@@ -23,6 +23,7 @@
 #include "proc/msg.h"
 #include "proc/proc.h"
 #include "proc/service.h"
+#include "queue/queue_fs.h"
 #include "cli/serve.h"
 #include "imap/imap_server.h"
 #include "pop3/pop3_server.h"
@@ -30,6 +31,8 @@
 
 #define WORKER_FSYNC_THREADS	8	/* doc/QUEUE.md: fsync rate peaks near 8 */
 #define WORKER_RETIRE_MAX	600	/* seconds a retiring worker may linger */
+#define WORKER_DOMAIN_CACHE	8	/* domains remembered as not ours */
+#define WORKER_DOMAIN_MAX	255	/* longer ones are not remembered */
 
 /* A question to the auth process awaiting its answer. */
 struct worker_lookup {
@@ -41,6 +44,19 @@ struct worker_lookup {
 	int			 fail_result;	/* when answered without auth */
 	time_t			 asked;
 	void			*arg;
+	/* a recipient lookup whose answer speaks for its whole domain:
+	 * that domain, lower case (else "") */
+	char			 domain[WORKER_DOMAIN_MAX + 1];
+};
+
+/* A domain the auth process said is not ours (ACCOUNT_NOT_LOCAL),
+ * believed only during the second the question was asked, like
+ * queue_domain_is_local(): a domain added with "facteur domain add" is
+ * ours for every worker a second later at most.  Relaying then costs no
+ * round trip to the auth process per recipient. */
+struct worker_domain {
+	char			 name[WORKER_DOMAIN_MAX + 1];	/* lower case */
+	time_t			 when;				/* 0: unused */
 };
 
 /* An answer that takes longer than this means the auth process is stuck:
@@ -68,6 +84,7 @@ struct worker {
 	struct msgq		*queue_dead;
 	struct worker_lookup	*lookups;
 	uint64_t		 next_lookup;
+	struct worker_domain	 not_local[WORKER_DOMAIN_CACHE];
 	struct smtp_server	 smtp;
 	struct pop3_server	 pop3;
 	struct imap_server	 imap;
@@ -80,6 +97,77 @@ static void	worker_check_done(struct worker *);
 static void	worker_stop(struct worker *, unsigned, bool);
 
 /* --- recipient lookups ---------------------------------------------------- */
+
+/* The domain of addr, lower-cased into key_r, when a "not local" answer
+ * for addr says the same of every address there: the auth process looked
+ * addr up for real (not longer than ACCOUNT_ADDR_MAX, see
+ * account_resolve_top()), and it has a local part, an '@' and a domain,
+ * taken after the last '@' as the auth process does. */
+static bool
+worker_domain_key(const char *addr, char key_r[WORKER_DOMAIN_MAX + 1])
+{
+	const char *at;
+	size_t n;
+
+	if (strnlen(addr, ACCOUNT_ADDR_MAX + 1) > ACCOUNT_ADDR_MAX ||
+	    (at = strrchr(addr, '@')) == NULL || at == addr)
+		return false;
+	at++;
+	if ((n = strlen(at)) == 0 || n > WORKER_DOMAIN_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)at[i];
+
+		key_r[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+	}
+	key_r[n] = '\0';
+	return true;
+}
+
+/* Did the auth process say, this very second, that key is not ours? */
+static bool
+worker_domain_not_local(struct worker *w, const char *key)
+{
+	struct worker_domain *d;
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < WORKER_DOMAIN_CACHE; i++) {
+		d = &w->not_local[i];
+		if (d->when > now)
+			d->when = 0;	/* the clock went back: forget it */
+		else if (d->when == now && strcmp(d->name, key) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Remember the answer "not ours" to a question asked at asked, in place
+ * of the same domain or else the oldest entry. */
+static void
+worker_domain_remember(struct worker *w, const char *key, time_t asked)
+{
+	struct worker_domain *d, *old = &w->not_local[0];
+
+	if (asked != time(NULL))
+		return;		/* too old to be believed already */
+	for (size_t i = 0; i < WORKER_DOMAIN_CACHE; i++) {
+		d = &w->not_local[i];
+		if (strcmp(d->name, key) == 0) {
+			old = d;
+			break;
+		}
+		if (d->when < old->when)
+			old = d;
+	}
+	memcpy(old->name, key, strlen(key) + 1);
+	old->when = asked;
+}
+
+static void
+worker_domain_forget(struct worker *w)
+{
+	memset(w->not_local, 0, sizeof(w->not_local));
+}
 
 static void
 worker_fail_lookup(struct worker_lookup *l)
@@ -253,6 +341,8 @@ worker_on_auth_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
 	r.maildir = maildirs;
 	r.user = users;
 	r.remote = ptrs + 2 * nl;
+	if (r.result == ACCOUNT_NOT_LOCAL && l->domain[0] != '\0')
+		worker_domain_remember(w, l->domain, l->asked);
 	l->done(l->arg, &r);
 	free(l);
 }
@@ -261,6 +351,18 @@ static void
 worker_on_failed_lookup(evutil_socket_t fd, short what, void *arg)
 {
 	worker_fail_lookup(arg);
+}
+
+/* The answer "not ours" from the cache, on the loop turn after the
+ * question. */
+static void
+worker_on_not_local(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker_lookup *l = arg;
+	struct smtp_resolved r = { .result = ACCOUNT_NOT_LOCAL };
+
+	l->done(l->arg, &r);
+	free(l);
 }
 
 /* Register a question; false (answered as failed on the next loop
@@ -288,9 +390,17 @@ worker_resolve(void *ctx, const char *addr, smtp_resolve_done_fn done,
 {
 	struct worker *w = ctx;
 	struct worker_lookup *l = xcalloc(1, sizeof(*l));
+	struct timeval now = { 0, 0 };
 
 	l->done = done;
 	l->arg = arg;
+	if (worker_domain_key(addr, l->domain) &&
+	    worker_domain_not_local(w, l->domain)) {
+		/* answered on the next turn, never from inside */
+		event_base_once(w->base, -1, EV_TIMEOUT, worker_on_not_local,
+		    l, &now);
+		return;
+	}
 	if (worker_ask(w, l))
 		msgq_send(w->auth, MSG_AUTH_RESOLVE, l->id, addr, strlen(addr),
 		    -1);
@@ -397,6 +507,7 @@ worker_on_parent_msg(struct msgq *q, void *arg, const struct msg_hdr *h,
 	}
 	w->auth = msgq_new(w->base, fd, worker_on_auth_msg,
 	    worker_on_auth_closed, w);
+	worker_domain_forget(w);	/* a new process may see other domains */
 }
 
 static void
@@ -773,6 +884,8 @@ serve_worker_main(struct worker_env *env)
 	w.env = env;
 	proc_drop_privileges(env->conf->user);
 	proc_child_init("worker");
+	/* each worker hands out its own share of the spare files */
+	queue_fs_share(env->slot, env->nworkers);
 	worker_setup(&w);
 	log_event(0, "worker", "started", "slot=%u", env->slot);
 	event_base_dispatch(w.base);

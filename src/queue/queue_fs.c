@@ -1,21 +1,28 @@
 /* queue_fs.c: the outbound queue on disk (queue_fs.h; the layout and
  * every crash state are in doc/QUEUE.md, "Outbound queue").
  *
- * A message is one file: a header block (a line giving its length, the
- * envelope, padding) and the message.  A commit, for each message:
+ * A message is one file: a header block (a line giving its length and
+ * a checksum, the envelope, padding) and the message.  Most messages
+ * reuse the file of a removed one, a spare, already under its final
+ * names Q.msg and Q.env: the commit is
+ *   ftruncate(Q.msg, H + size)        (when the old file was longer)
  *   pwrite(header block, offset 0)    (the message was written behind it)
+ *   fdatasync(Q.msg)
+ * and nothing else.  A new file (no spare) is committed as
+ *   pwrite(header block, offset 0)
  *   fdatasync(tmp/Q.msg)
  *   rename(tmp/Q.msg, Q.msg)          (RENAME_NOREPLACE)
  *   link(Q.msg, Q.env)                (a second name, not a second file)
  * then one fsync(queue/) for the whole batch.  A message exists once
- * its .env does: the .msg is renamed first so that a visible .env never
- * lacks its message (it is the same file unless the envelope was too
- * big for its room), and removal unlinks the .env first.  An envelope
- * rewritten later (a retry, a hold) is a small file of its own that
- * replaces the Q.env name; the header block in Q.msg is then stale and
- * only skipped.  Files of removed messages are kept in spare/ and
- * reused: creating and freeing an inode per message costs more than
- * everything else on the disk (doc/QUEUE.md, "Why one file"). */
+ * its .env does and is not marked spare: the .msg is renamed first so
+ * that a visible .env never lacks its message (it is the same file
+ * unless the envelope was too big for its room), and removal unlinks
+ * or renames the .env first.  An envelope rewritten later (a retry, a
+ * hold) is a small file of its own that replaces the Q.env name; the
+ * header block in Q.msg is then stale and only skipped.  Creating and
+ * freeing an inode per message costs more than everything else on the
+ * disk, and a directory fsync per message as much as the data's
+ * (doc/QUEUE.md, "Why one file, and spare files"). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,9 +38,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/id.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "queue/queue_fs.h"
+#include "queue/queue_sum.h"
 
 #define QUEUE_FS_DIR_MODE	0700
 #define QUEUE_FS_FILE_MODE	0600
@@ -45,20 +54,24 @@
 #endif
 /* "Q.msg" and "Q.env" */
 #define QUEUE_FS_NAME_LEN	(QUEUE_FS_QID_LEN + 4)
-/* The header block: "facteur-queue 1 " and its length in exactly 10
- * digits (the offset of the message), LF; the envelope; LF padding. */
-#define QUEUE_FS_HDR_MAGIC	"facteur-queue 1 "
+/* The header block: the header line, the envelope, LF padding.  The
+ * line is "facteur-queue 2 ", the block's length in exactly 10 digits
+ * (the offset of the message), SP, the sum of the rest of the file in
+ * 16 lower-case hex digits, LF.  Version 1 lines (no sum) are read.  A
+ * spare file's line starts with QUEUE_FS_SPARE_MAGIC instead. */
+#define QUEUE_FS_HDR_MAGIC	"facteur-queue 2 "
+#define QUEUE_FS_HDR_MAGIC1	"facteur-queue 1 "
+#define QUEUE_FS_SPARE_MAGIC	"facteur-spare 1 "
 #define QUEUE_FS_HDR_MAGIC_LEN	(sizeof(QUEUE_FS_HDR_MAGIC) - 1)
-#define QUEUE_FS_HDR_LINE	(QUEUE_FS_HDR_MAGIC_LEN + 11)
+#define QUEUE_FS_HDR_LINE1	(QUEUE_FS_HDR_MAGIC_LEN + 11)
+#define QUEUE_FS_HDR_LINE	(QUEUE_FS_HDR_MAGIC_LEN + 10 + 1 + 16 + 1)
 #define QUEUE_FS_HDR_MAX	(QUEUE_FS_HDR_LINE + ENVELOPE_FILE_MAX)
 /* queue_fs_new without an envelope: room for a small one */
 #define QUEUE_FS_HDR_SMALL	1024
 /* Spare files: at most this many, each at most this big (a larger
- * file is removed instead); spare/ names are 4 hex digits. */
+ * file is removed instead); spare/ names are qids. */
 #define QUEUE_FS_SPARE_MAX	256
 #define QUEUE_FS_SPARE_SIZE_MAX	(64 * 1024)
-/* Names tried per reuse or recycling before giving up. */
-#define QUEUE_FS_SPARE_TRIES	4
 /* How much of an envelope file is read at first. */
 #define QUEUE_FS_READ_FIRST	4096
 
@@ -232,77 +245,111 @@ queue_fs_write_all(int fd, const void *p, size_t len, const char *path,
 }
 
 /*
- * Spare files.  The queue process moves the file of a removed message
- * to spare/XXXX (a slot among QUEUE_FS_SPARE_MAX, taken in turn; when
- * the slots tried are full the file is removed); a new message takes
- * one back with a rename into tmp/.  Each process keeps the names it
- * saw in spare/ and reads the directory again when they are used up
- * and its mtime moved.
- * Two processes may want the same name: the rename decides (ENOENT for
- * the loser, who tries the next).
+ * Spare files.  Creating a file and making its name durable costs a
+ * directory fsync per message, as much as the fdatasync of the data
+ * (doc/QUEUE.md, "Why one file, and spare files").  So the queue process does not free
+ * the file of a message it is done with: it marks it spare (the header
+ * line starts with QUEUE_FS_SPARE_MAGIC), renames both its names to a
+ * fresh qid N (N.msg, N.env), and once the directory fsync of the
+ * removal batch made those names durable, links it as spare/N.  A new
+ * message whose qid is N takes it by unlinking spare/N (one winner
+ * among processes), writes into it in place, and its commit is one
+ * fdatasync: no rename, no link, no directory fsync.
+ * Each process keeps the names it saw in spare/ and hands them out as
+ * qids (queue_fs_qid_new); it reads the directory again when they are
+ * used up and its mtime moved.  Workers share the names out by qid
+ * (queue_fs_share): each hands out its own share first, then the
+ * others' from the last, so that two want the same one only when both
+ * ran out of their own, or across a reload (the loser gets another qid
+ * and a new file).
  */
 
 struct queue_fs_spares {
 	pthread_mutex_t	 mtx;
 	char		 dir[QUEUE_FS_PATH_MAX];	/* DATA_DIR */
-	uint16_t	 slots[QUEUE_FS_SPARE_MAX];
-	size_t		 n, used;	/* names seen, names tried */
-	bool		 down;		/* tried from the last one */
+	uint64_t	 qids[QUEUE_FS_SPARE_MAX];
+	size_t		 n, used;	/* names seen, names handed out */
 	struct timespec	 mtime;		/* of spare/ when read */
-	atomic_uint	 put;		/* next slot to fill */
+	time_t		 when;		/* read last */
+	unsigned	 index, count;	/* this process's share */
 };
 
 static struct queue_fs_spares queue_fs_spares = {
 	.mtx = PTHREAD_MUTEX_INITIALIZER,
+	.count = 1,
 };
 
-static void
-queue_fs_spare_path(char *buf, const char *data_dir, unsigned slot)
+void
+queue_fs_share(unsigned index, unsigned count)
 {
-	snprintf(buf, QUEUE_FS_PATH_MAX, "%s/queue/spare/%04x", data_dir,
-	    slot % QUEUE_FS_SPARE_MAX);
+	struct queue_fs_spares *sp = &queue_fs_spares;
+
+	pthread_mutex_lock(&sp->mtx);
+	sp->count = count > 0 ? count : 1;
+	sp->index = index % sp->count;
+	sp->n = sp->used = 0;
+	sp->when = 0;
+	pthread_mutex_unlock(&sp->mtx);
+}
+
+static int
+queue_fs_spare_path(char *buf, const char *data_dir, uint64_t qid,
+    const char **err_r)
+{
+	int n = snprintf(buf, QUEUE_FS_PATH_MAX, "%s/queue/spare/%016llx",
+	    data_dir, (unsigned long long)qid);
+
+	if (n < 0 || n >= QUEUE_FS_PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return queue_fs_fail(err_r, "queue path %s/queue", data_dir);
+	}
+	return 0;
 }
 
 /* Read spare/ into the list (sp->mtx held), unless it has not changed
- * since it was last read. */
+ * since it was last read, less than a second ago (names handed out for
+ * messages that never came, to sessions that ended at RCPT, come
+ * back). */
 static void
 queue_fs_spare_scan(struct queue_fs_spares *sp, const char *data_dir)
 {
-	char path[QUEUE_FS_PATH_MAX], *end;
+	char path[QUEUE_FS_PATH_MAX];
 	struct dirent *de;
 	struct stat sb;
-	unsigned long v;
+	size_t others = 0;
+	uint64_t qid;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/queue/spare", data_dir);
 	if (stat(path, &sb) == -1 ||
 	    (sb.st_mtim.tv_sec == sp->mtime.tv_sec &&
-	    sb.st_mtim.tv_nsec == sp->mtime.tv_nsec))
+	    sb.st_mtim.tv_nsec == sp->mtime.tv_nsec && sp->when == time(NULL)))
 		return;
 	sp->mtime = sb.st_mtim;
+	sp->when = time(NULL);
 	sp->n = sp->used = 0;
 	if ((d = opendir(path)) == NULL)
 		return;
-	while ((de = readdir(d)) != NULL && sp->n < QUEUE_FS_SPARE_MAX) {
-		if (strlen(de->d_name) != 4)
-			continue;
-		v = strtoul(de->d_name, &end, 16);
-		if (*end != '\0' || v >= QUEUE_FS_SPARE_MAX)
-			continue;
-		sp->slots[sp->n++] = (uint16_t)v;
-	}
+	/* this process's share first, then the others' from the end:
+	 * another process wants the same name only when both ran out */
+	while ((de = readdir(d)) != NULL && sp->n + others < QUEUE_FS_SPARE_MAX)
+		if (queue_fs_qid_parse(de->d_name, &qid) == 0) {
+			if (qid % sp->count == sp->index)
+				sp->qids[sp->n++] = qid;
+			else
+				sp->qids[QUEUE_FS_SPARE_MAX - ++others] = qid;
+		}
 	closedir(d);
-	/* two workers reading the same names: one takes them from the
-	 * first, the other from the last (they meet only at the end) */
-	sp->down = getpid() % 2 != 0;
+	memmove(sp->qids + sp->n, sp->qids + QUEUE_FS_SPARE_MAX - others,
+	    others * sizeof(sp->qids[0]));
+	sp->n += others;
 }
 
-/* The next spare slot to try, or -1 when there seems to be none. */
-static int
-queue_fs_spare_next(const char *data_dir, size_t *tried)
+uint64_t
+queue_fs_qid_new(const char *data_dir)
 {
 	struct queue_fs_spares *sp = &queue_fs_spares;
-	int slot = -1;
+	uint64_t qid = 0;
 
 	pthread_mutex_lock(&sp->mtx);
 	if (strcmp(sp->dir, data_dir) != 0) {
@@ -310,85 +357,168 @@ queue_fs_spare_next(const char *data_dir, size_t *tried)
 		sp->n = sp->used = 0;
 		sp->mtime.tv_sec = sp->mtime.tv_nsec = 0;
 	}
-	if (sp->used == sp->n && *tried == 0)
+	if (sp->used == sp->n)
 		queue_fs_spare_scan(sp, data_dir);
 	if (sp->used < sp->n) {
-		slot = sp->slots[sp->down ? sp->n - 1 - sp->used : sp->used];
-		sp->used++;
+		qid = sp->qids[sp->used++];
 	}
 	pthread_mutex_unlock(&sp->mtx);
-	(*tried)++;
-	return slot;
+	return qid != 0 ? qid : id_new();
 }
 
-/* Take a spare file as path (tmp/Q.msg): its fd, open for writing, or
- * -1 (none: create one).  *old_size_r: its size. */
-static int
-queue_fs_spare_take(const char *data_dir, const char *path,
-    uint64_t *old_size_r)
-{
-	char spare[QUEUE_FS_PATH_MAX];
-	struct stat sb;
-	size_t tried = 0;
-	int slot, fd;
-
-	while (tried < QUEUE_FS_SPARE_TRIES &&
-	    (slot = queue_fs_spare_next(data_dir, &tried)) != -1) {
-		queue_fs_spare_path(spare, data_dir, (unsigned)slot);
-		if (renameat2(AT_FDCWD, spare, AT_FDCWD, path,
-		    RENAME_NOREPLACE) == -1) {
-			if (errno == ENOENT)
-				continue;	/* another process took it */
-			return -1;	/* e.g. EEXIST: let open() say it */
-		}
-		fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-		/* only a plain file of ours with no other name (a crash
-		 * in the middle of a rename can leave two) */
-		if (fd == -1 || fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-		    sb.st_nlink != 1 || sb.st_uid != geteuid()) {
-			if (fd != -1)
-				close(fd);
-			if (unlink(path) == -1 && errno != ENOENT)
-				log_warn("unlink(%s)", path);
-			continue;
-		}
-		/* mtime: a tmp/ file is a stray only after an hour */
-		(void)futimens(fd, NULL);
-		*old_size_r = (uint64_t)sb.st_size;
-		return fd;
-	}
-	return -1;
-}
-
-/* Give the message file at path to spare/, or remove it. */
-static int
-queue_fs_spare_put(const char *data_dir, const char *path,
-    const char **err_r)
+/* Spare qid, handed out by this process, was taken by another: the
+ * names it knows may be taken too, forget them. */
+static void
+queue_fs_spares_stale(const char *data_dir, uint64_t qid)
 {
 	struct queue_fs_spares *sp = &queue_fs_spares;
-	char spare[QUEUE_FS_PATH_MAX];
-	struct stat sb;
 
-	if (lstat(path, &sb) == -1) {
+	pthread_mutex_lock(&sp->mtx);
+	if (strcmp(sp->dir, data_dir) == 0)
+		for (size_t i = 0; i < sp->used; i++)
+			if (sp->qids[i] == qid) {
+				sp->n = sp->used = 0;
+				sp->when = 0;
+				break;
+			}
+	pthread_mutex_unlock(&sp->mtx);
+}
+
+/* Whether the open file starts with the spare mark. */
+static bool
+queue_fs_is_spare_fd(int fd)
+{
+	char magic[QUEUE_FS_HDR_MAGIC_LEN];
+
+	return pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
+	    memcmp(magic, QUEUE_FS_SPARE_MAGIC, sizeof(magic)) == 0;
+}
+
+/* Take spare qid for n: 0 and n->fd open on queue/Q.msg, or -1 (not a
+ * spare, or taken: create a file). */
+static int
+queue_fs_spare_take(const char *data_dir, uint64_t qid, struct queue_new *n)
+{
+	char spare[QUEUE_FS_PATH_MAX], env[QUEUE_FS_PATH_MAX];
+	struct stat sb, esb;
+	const char *err;
+	int fd;
+
+	if (queue_fs_spare_path(spare, data_dir, qid, &err) == -1 ||
+	    queue_fs_path(n->tmp_path, data_dir, false, qid, QUEUE_FS_MSG,
+	    "", &err) == -1 ||
+	    queue_fs_path(env, data_dir, false, qid, QUEUE_FS_ENV, "",
+	    &err) == -1)
+		return -1;
+	if (unlink(spare) == -1) {
+		/* not a spare, or another process took it: this process's
+		 * list is behind, read spare/ again at the next qid */
 		if (errno == ENOENT)
-			return 0;
-		return queue_fs_fail(err_r, "lstat(%s)", path);
+			queue_fs_spares_stale(data_dir, qid);
+		n->tmp_path[0] = '\0';
+		return -1;
 	}
-	if (S_ISREG(sb.st_mode) && sb.st_nlink == 1 &&
-	    sb.st_size <= QUEUE_FS_SPARE_SIZE_MAX) {
-		for (int i = 0; i < QUEUE_FS_SPARE_TRIES; i++) {
-			queue_fs_spare_path(spare, data_dir,
-			    atomic_fetch_add(&sp->put, 1));
-			if (renameat2(AT_FDCWD, path, AT_FDCWD, spare,
-			    RENAME_NOREPLACE) == 0)
-				return 0;
-			if (errno != EEXIST)
-				break;	/* no spare/: remove it */
-		}
+	/* ours now; only a plain file of ours, marked spare, with exactly
+	 * its two queue names (a crash can leave anything else) */
+	fd = open(n->tmp_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_nlink != 2 || sb.st_uid != geteuid() ||
+	    lstat(env, &esb) == -1 || esb.st_ino != sb.st_ino ||
+	    esb.st_dev != sb.st_dev || !queue_fs_is_spare_fd(fd)) {
+		if (fd != -1)
+			close(fd);
+		log_warnx("queue: %s: not a usable spare file, left alone",
+		    n->tmp_path);
+		n->tmp_path[0] = '\0';
+		return -1;
 	}
-	if (unlink(path) == -1 && errno != ENOENT)
-		return queue_fs_fail(err_r, "unlink(%s)", path);
+	/* mtime: a spare without a spare/ name is a stray after an hour */
+	(void)futimens(fd, NULL);
+	n->fd = fd;
+	n->old_size = (uint64_t)sb.st_size;
+	n->reused = true;
 	return 0;
+}
+
+/* Give back a reused file that was not committed: still marked spare
+ * (the header is written last), it only needs its spare/ name again. */
+static void
+queue_fs_spare_give_back(struct queue_new *n)
+{
+	char spare[QUEUE_FS_PATH_MAX];
+	const char *err;
+
+	if (queue_fs_spare_path(spare, n->data_dir, n->qid, &err) == -1 ||
+	    link(n->tmp_path, spare) == -1)
+		log_warn("queue: cannot give back the spare %s", n->tmp_path);
+}
+
+/* Make removed message qid a spare under a fresh qid: *new_r.  0, or -1
+ * when the file cannot be a spare (the caller removes it). */
+static int
+queue_fs_spare_make(const char *data_dir, uint64_t qid, uint64_t *new_r)
+{
+	char msg[QUEUE_FS_PATH_MAX], env[QUEUE_FS_PATH_MAX];
+	char nmsg[QUEUE_FS_PATH_MAX], nenv[QUEUE_FS_PATH_MAX];
+	struct stat sb, esb;
+	const char *err;
+	uint64_t nq = id_new();
+	bool same;
+	int fd;
+
+	if (queue_fs_path(msg, data_dir, false, qid, QUEUE_FS_MSG, "",
+	    &err) == -1 || queue_fs_path(env, data_dir, false, qid,
+	    QUEUE_FS_ENV, "", &err) == -1 || queue_fs_path(nmsg, data_dir,
+	    false, nq, QUEUE_FS_MSG, "", &err) == -1 || queue_fs_path(nenv,
+	    data_dir, false, nq, QUEUE_FS_ENV, "", &err) == -1)
+		return -1;
+	if ((fd = open(msg, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_nlink > 2 || sb.st_uid != geteuid() ||
+	    sb.st_size > QUEUE_FS_SPARE_SIZE_MAX ||
+	    pwrite(fd, QUEUE_FS_SPARE_MAGIC, QUEUE_FS_HDR_MAGIC_LEN, 0) !=
+	    (ssize_t)QUEUE_FS_HDR_MAGIC_LEN) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	same = lstat(env, &esb) == 0 && esb.st_ino == sb.st_ino &&
+	    esb.st_dev == sb.st_dev;
+	/* the .env goes first: a visible .env never lacks its .msg */
+	if (same ? renameat2(AT_FDCWD, env, AT_FDCWD, nenv,
+	    RENAME_NOREPLACE) == -1 : unlink(env) == -1 && errno != ENOENT)
+		return -1;
+	if (renameat2(AT_FDCWD, msg, AT_FDCWD, nmsg, RENAME_NOREPLACE) == -1) {
+		if (same && unlink(nenv) == -1)
+			log_warn("unlink(%s)", nenv);
+		return -1;
+	}
+	if (!same && link(nmsg, nenv) == -1) {
+		if (unlink(nmsg) == -1)
+			log_warn("unlink(%s)", nmsg);
+		return -1;	/* nothing left to remove */
+	}
+	*new_r = nq;
+	return 0;
+}
+
+/* Spares in spare/ now (at most QUEUE_FS_SPARE_MAX are kept). */
+static size_t
+queue_fs_spare_count(const char *data_dir)
+{
+	char path[QUEUE_FS_PATH_MAX];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/queue/spare", data_dir);
+	if ((d = opendir(path)) == NULL)
+		return QUEUE_FS_SPARE_MAX;	/* no spare/: keep none */
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 /*
@@ -418,23 +548,36 @@ int
 queue_fs_new(const char *data_dir, uint64_t qid, const struct envelope *proto,
     struct queue_new *n, const char **err_r)
 {
+	char path[QUEUE_FS_PATH_MAX];
+	struct stat sb;
+
 	n->qid = qid;
 	n->fd = -1;
 	n->size = 0;
 	n->old_size = 0;
 	n->hdr = queue_fs_hdr_size(proto);
 	n->tmp_path[0] = '\0';
+	n->reused = false;
+	n->data_dir = data_dir;
+	queue_sum_init(&n->sum);
 	if (qid == 0) {
 		errno = EINVAL;
 		return queue_fs_fail(err_r, "queue_fs_new: qid 0");
 	}
-	if (queue_fs_path(n->tmp_path, data_dir, true, qid, QUEUE_FS_MSG, "",
+	if (queue_fs_spare_take(data_dir, qid, n) == 0)
+		return 0;
+	/* a qid handed out as a spare that another process took (or
+	 * that is not usable): the name is not free, take another */
+	if (queue_fs_path(path, data_dir, false, qid, QUEUE_FS_MSG, "",
 	    err_r) == -1)
 		return -1;
-	n->fd = queue_fs_spare_take(data_dir, n->tmp_path, &n->old_size);
-	if (n->fd == -1)
-		n->fd = open(n->tmp_path, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, QUEUE_FS_FILE_MODE);
+	if (lstat(path, &sb) == 0)
+		n->qid = id_new();
+	if (queue_fs_path(n->tmp_path, data_dir, true, n->qid, QUEUE_FS_MSG,
+	    "", err_r) == -1)
+		return -1;
+	n->fd = open(n->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, QUEUE_FS_FILE_MODE);
 	if (n->fd == -1) {
 		queue_fs_fail(err_r, "open(%s)", n->tmp_path);
 		n->tmp_path[0] = '\0';
@@ -450,6 +593,7 @@ queue_fs_write(struct queue_new *n, const void *p, size_t len,
 	if (queue_fs_pwrite_all(n->fd, p, len, (off_t)(n->hdr + n->size),
 	    n->tmp_path, err_r) == -1)
 		return -1;
+	queue_sum_update(&n->sum, p, len);
 	n->size += len;
 	return 0;
 }
@@ -462,7 +606,9 @@ queue_fs_abort(struct queue_new *n)
 		n->fd = -1;
 	}
 	if (n->tmp_path[0] != '\0') {
-		if (unlink(n->tmp_path) == -1 && errno != ENOENT)
+		if (n->reused)
+			queue_fs_spare_give_back(n);
+		else if (unlink(n->tmp_path) == -1 && errno != ENOENT)
 			log_warn("unlink(%s)", n->tmp_path);
 		n->tmp_path[0] = '\0';
 	}
@@ -513,6 +659,7 @@ struct queue_fs_commit_one {
 	char	msg[QUEUE_FS_PATH_MAX], env[QUEUE_FS_PATH_MAX];
 	bool	tmp_env_in;		/* tmp/Q.env made */
 	bool	msg_in, env_in;		/* renamed into queue/ */
+	bool	dir_sync;		/* a name changed in queue/ */
 };
 
 static int
@@ -523,33 +670,43 @@ queue_fs_rename(const char *from, const char *to, const char **err_r)
 	return 0;
 }
 
-/* The header block of n: the length line, e when it fits (*in_r), LF
+/* The header block of n: the header line, e when it fits (*in_r), LF
  * padding; malloc'ed, n->hdr bytes. */
 static char *
 queue_fs_hdr_build(const struct queue_new *n, const struct envelope *e,
     bool *in_r)
 {
 	char *hdr = xmalloc(n->hdr), *text;
+	struct queue_sum bs;
 	size_t len;
+	char first;
 
 	memset(hdr, '\n', n->hdr);
-	snprintf(hdr, QUEUE_FS_HDR_LINE + 1, QUEUE_FS_HDR_MAGIC "%010zu\n",
-	    n->hdr);
-	hdr[QUEUE_FS_HDR_LINE] = '\n';	/* snprintf's NUL */
 	text = envelope_format(e, &len);
 	*in_r = QUEUE_FS_HDR_LINE + len < n->hdr;
 	if (*in_r)
 		memcpy(hdr + QUEUE_FS_HDR_LINE, text, len);
 	free(text);
+	queue_sum_init(&bs);
+	queue_sum_update(&bs, hdr + QUEUE_FS_HDR_LINE,
+	    n->hdr - QUEUE_FS_HDR_LINE);
+	first = hdr[QUEUE_FS_HDR_LINE];
+	snprintf(hdr, QUEUE_FS_HDR_LINE + 1, QUEUE_FS_HDR_MAGIC "%010zu %016llx\n",
+	    n->hdr, (unsigned long long)queue_sum_join(
+	    queue_sum_final(&bs), queue_sum_final(&n->sum)));
+	hdr[QUEUE_FS_HDR_LINE] = first;	/* snprintf's NUL */
 	return hdr;
 }
 
-/* Everything but the directory fsync, for one message. */
+/* Everything but the directory fsync, for one message.  A reused file
+ * already has both names in queue/ (made durable when it became a
+ * spare): it only needs its header and one fdatasync. */
 static int
 queue_fs_commit_prepare(const char *data_dir, struct queue_new *n,
     struct envelope *e, struct queue_fs_commit_one *c, const char **err_r)
 {
 	uint64_t total = n->hdr + n->size;
+	const char *path = n->tmp_path;
 	char *hdr;
 	bool env_in_hdr;
 	int rc;
@@ -564,14 +721,23 @@ queue_fs_commit_prepare(const char *data_dir, struct queue_new *n,
 	    err_r) == -1)
 		return -1;
 	memcpy(c->tmp_msg, n->tmp_path, sizeof(c->tmp_msg));
+	if (n->reused) {
+		/* from here on the file is the commit's: on failure it goes
+		 * (undo), it never returns to spare/ with a header written */
+		n->tmp_path[0] = '\0';
+		path = c->msg;
+		c->msg_in = c->env_in = true;
+	}
+	/* a reused file may be longer: cut it while it is still marked
+	 * spare, so that a process killed after the header leaves a
+	 * whole message, never one with old bytes at its end */
+	if (n->old_size > total && ftruncate(n->fd, (off_t)total) == -1)
+		return queue_fs_fail(err_r, "ftruncate(%s)", path);
 	hdr = queue_fs_hdr_build(n, e, &env_in_hdr);
-	rc = queue_fs_pwrite_all(n->fd, hdr, n->hdr, 0, n->tmp_path, err_r);
+	rc = queue_fs_pwrite_all(n->fd, hdr, n->hdr, 0, path, err_r);
 	free(hdr);
 	if (rc == -1)
 		return -1;
-	/* a reused file may be longer */
-	if (n->old_size > total && ftruncate(n->fd, (off_t)total) == -1)
-		return queue_fs_fail(err_r, "ftruncate(%s)", n->tmp_path);
 	if (!env_in_hdr) {
 		/* too big for the room reserved: a file of its own */
 		if (queue_fs_write_env(c->tmp_env, e, true, NULL, err_r) == -1)
@@ -579,9 +745,23 @@ queue_fs_commit_prepare(const char *data_dir, struct queue_new *n,
 		c->tmp_env_in = true;
 	}
 	if (fdatasync(n->fd) == -1) {
-		queue_fs_fail(err_r, "fdatasync(%s)", n->tmp_path);
+		queue_fs_fail(err_r, "fdatasync(%s)", path);
 		goto fail;
 	}
+	if (n->reused) {
+		if (!env_in_hdr) {
+			/* replaces the Q.env name of the reused file */
+			if (rename(c->tmp_env, c->env) == -1) {
+				queue_fs_fail(err_r, "rename(%s, %s)",
+				    c->tmp_env, c->env);
+				goto fail;
+			}
+			c->dir_sync = true;
+		}
+		c->tmp_env_in = false;
+		return 0;
+	}
+	c->dir_sync = true;
 	if (queue_fs_rename(c->tmp_msg, c->msg, err_r) == -1)
 		goto fail;
 	c->msg_in = true;
@@ -772,6 +952,7 @@ queue_fs_commit_batch(const char *data_dir, struct queue_new **ns,
 	const char *e2;
 	char *err = NULL;
 	size_t ok = 0;
+	bool dir_sync = false;
 	int dir_errno = 0;
 
 	if (n == 0)
@@ -781,12 +962,13 @@ queue_fs_commit_batch(const char *data_dir, struct queue_new **ns,
 	queue_fs_batch_run(&b);
 	for (size_t i = 0; i < n; i++) {
 		ok += results[i] == 0;
+		dir_sync |= results[i] == 0 && b.cs[i].dir_sync;
 		if (err == NULL)
 			err = b.errs[i];
 		else
 			free(b.errs[i]);
 	}
-	if (ok > 0 && (queue_fs_path(dir, data_dir, false, 0, 0, "",
+	if (ok > 0 && dir_sync && (queue_fs_path(dir, data_dir, false, 0, 0, "",
 	    &e2) == -1 || queue_fs_fsync_path(dir, &e2) == -1)) {
 		dir_errno = errno != 0 ? errno : EIO;
 		if (err == NULL)
@@ -879,24 +1061,59 @@ queue_fs_pread_all(int fd, char *p, size_t len, off_t off)
 	return (ssize_t)got;
 }
 
-/* The header line at the start of p[0..len): the block's length, or 0
- * when p does not start with one. */
-static size_t
-queue_fs_hdr_parse(const char *p, size_t len)
-{
-	size_t v = 0;
+/* A header line, parsed. */
+struct queue_fs_hdr {
+	size_t		len;		/* of the block: the message's offset */
+	size_t		line;		/* of the header line */
+	bool		has_sum;	/* version 2 */
+	uint64_t	sum;
+};
 
-	if (len < QUEUE_FS_HDR_LINE ||
-	    memcmp(p, QUEUE_FS_HDR_MAGIC, QUEUE_FS_HDR_MAGIC_LEN) != 0 ||
-	    p[QUEUE_FS_HDR_LINE - 1] != '\n')
-		return 0;
-	for (size_t i = QUEUE_FS_HDR_MAGIC_LEN; i < QUEUE_FS_HDR_LINE - 1;
-	    i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return 0;
-		v = v * 10 + (size_t)(p[i] - '0');
+static bool
+queue_fs_digits(const char *p, size_t n, int base, uint64_t *v_r)
+{
+	uint64_t v = 0;
+	int d;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			d = p[i] - '0';
+		else if (base == 16 && p[i] >= 'a' && p[i] <= 'f')
+			d = p[i] - 'a' + 10;
+		else
+			return false;
+		v = v * (uint64_t)base + (uint64_t)d;
 	}
-	return v;
+	*v_r = v;
+	return true;
+}
+
+/* The header line at the start of p[0..len) into *h: the block's
+ * length, or 0 when p does not start with one. */
+static size_t
+queue_fs_hdr_parse(const char *p, size_t len, struct queue_fs_hdr *h)
+{
+	uint64_t v;
+
+	memset(h, 0, sizeof(*h));
+	if (len >= QUEUE_FS_HDR_LINE1 &&
+	    memcmp(p, QUEUE_FS_HDR_MAGIC1, QUEUE_FS_HDR_MAGIC_LEN) == 0 &&
+	    p[QUEUE_FS_HDR_LINE1 - 1] == '\n' &&
+	    queue_fs_digits(p + QUEUE_FS_HDR_MAGIC_LEN, 10, 10, &v))
+		h->line = QUEUE_FS_HDR_LINE1;
+	else if (len >= QUEUE_FS_HDR_LINE &&
+	    memcmp(p, QUEUE_FS_HDR_MAGIC, QUEUE_FS_HDR_MAGIC_LEN) == 0 &&
+	    p[QUEUE_FS_HDR_MAGIC_LEN + 10] == ' ' &&
+	    p[QUEUE_FS_HDR_LINE - 1] == '\n' &&
+	    queue_fs_digits(p + QUEUE_FS_HDR_MAGIC_LEN, 10, 10, &v) &&
+	    queue_fs_digits(p + QUEUE_FS_HDR_MAGIC_LEN + 11, 16, 16,
+	    &h->sum)) {
+		h->line = QUEUE_FS_HDR_LINE;
+		h->has_sum = true;
+	} else
+		return 0;
+	h->len = (size_t)v;
+	return h->len;
 }
 
 /* Parse the envelope of the open Q.env at path (either kind: a file of
@@ -907,6 +1124,7 @@ queue_fs_read_env_fd(int fd, const char *path, const struct stat *sb,
     struct envelope *e, size_t *hdr_r, const char **err_r)
 {
 	size_t size = (size_t)sb->st_size, want, len, start = 0, hdr;
+	struct queue_fs_hdr h;
 	const char *perr;
 	char *text;
 	ssize_t got;
@@ -925,14 +1143,20 @@ queue_fs_read_env_fd(int fd, const char *path, const struct stat *sb,
 		goto fail;
 	}
 	len = (size_t)got;
-	if ((hdr = queue_fs_hdr_parse(text, len)) != 0) {
-		if (hdr <= QUEUE_FS_HDR_LINE || hdr > size ||
-		    hdr > QUEUE_FS_HDR_MAX) {
+	if (len >= QUEUE_FS_HDR_MAGIC_LEN && memcmp(text, QUEUE_FS_SPARE_MAGIC,
+	    QUEUE_FS_HDR_MAGIC_LEN) == 0) {
+		/* a spare file's names: no message */
+		errno = ENOENT;
+		queue_fs_fail(err_r, "%s: a spare file", path);
+		goto fail;
+	}
+	if ((hdr = queue_fs_hdr_parse(text, len, &h)) != 0) {
+		if (hdr <= h.line || hdr > size || hdr > QUEUE_FS_HDR_MAX) {
 			errno = EINVAL;
 			queue_fs_fail(err_r, "%s: bad header line", path);
 			goto fail;
 		}
-		start = QUEUE_FS_HDR_LINE;
+		start = h.line;
 		want = hdr;
 	} else if (size > ENVELOPE_FILE_MAX) {
 		errno = EFBIG;
@@ -1034,6 +1258,7 @@ queue_fs_open_msg_at(const char *data_dir, uint64_t qid, off_t *off_r,
     const char **err_r)
 {
 	char path[QUEUE_FS_PATH_MAX], line[QUEUE_FS_HDR_LINE];
+	struct queue_fs_hdr h;
 	struct stat sb;
 	ssize_t got;
 	size_t hdr;
@@ -1050,7 +1275,13 @@ queue_fs_open_msg_at(const char *data_dir, uint64_t qid, off_t *off_r,
 		close(fd);
 		return -1;
 	}
-	hdr = queue_fs_hdr_parse(line, (size_t)got);
+	if (got >= (ssize_t)QUEUE_FS_HDR_MAGIC_LEN && memcmp(line,
+	    QUEUE_FS_SPARE_MAGIC, QUEUE_FS_HDR_MAGIC_LEN) == 0) {
+		close(fd);
+		errno = ENOENT;
+		return queue_fs_fail(err_r, "%s: a spare file", path);
+	}
+	hdr = queue_fs_hdr_parse(line, (size_t)got, &h);
 	if (hdr > (size_t)sb.st_size) {
 		close(fd);
 		errno = EINVAL;
@@ -1202,18 +1433,35 @@ queue_fs_remove(const char *data_dir, uint64_t qid, const char **err_r)
 }
 
 /* Remove several messages: one lock, one directory fsync for all.  The
- * message files go to spare/ (queue_fs_spare_put). */
+ * message files become spares (queue_fs_spare_make) while there is
+ * room; they are linked into spare/ only after the fsync made their
+ * new names durable, so that a commit into one never needs it. */
 int
 queue_fs_remove_many(const char *data_dir, const uint64_t *qids, size_t n,
     const char **err_r)
 {
 	char env[QUEUE_FS_PATH_MAX], msg[QUEUE_FS_PATH_MAX];
+	char spare[QUEUE_FS_PATH_MAX];
+	uint64_t *made = xcalloc(n > 0 ? n : 1, sizeof(*made));
+	size_t room = QUEUE_FS_SPARE_MAX, nmade = 0;
 	const char *e2;
 	int dfd, rc = 0;
 
-	if ((dfd = queue_fs_lock(data_dir, err_r)) == -1)
+	if ((dfd = queue_fs_lock(data_dir, err_r)) == -1) {
+		free(made);
 		return -1;
+	}
+	if (n > 0) {
+		size_t have = queue_fs_spare_count(data_dir);
+
+		room = have < room ? room - have : 0;
+	}
 	for (size_t i = 0; i < n; i++) {
+		if (nmade < room &&
+		    queue_fs_spare_make(data_dir, qids[i], &made[nmade]) == 0) {
+			nmade++;
+			continue;
+		}
 		if (queue_fs_path(env, data_dir, false, qids[i], QUEUE_FS_ENV,
 		    "", err_r) == -1 || queue_fs_path(msg, data_dir, false,
 		    qids[i], QUEUE_FS_MSG, "", err_r) == -1) {
@@ -1222,15 +1470,21 @@ queue_fs_remove_many(const char *data_dir, const uint64_t *qids, size_t n,
 		}
 		if (unlink(env) == -1 && errno != ENOENT && rc == 0)
 			rc = queue_fs_fail(err_r, "unlink(%s)", env);
-		if (queue_fs_spare_put(data_dir, msg, &e2) == -1 && rc == 0) {
-			snprintf(queue_fs_errbuf, sizeof(queue_fs_errbuf), "%s",
-			    e2);
-			*err_r = queue_fs_errbuf;
-			rc = -1;
-		}
+		if (unlink(msg) == -1 && errno != ENOENT && rc == 0)
+			rc = queue_fs_fail(err_r, "unlink(%s)", msg);
 	}
 	if (queue_fs_unlock(data_dir, dfd, true, rc == 0 ? err_r : NULL) == -1)
 		rc = -1;
+	else
+		for (size_t i = 0; i < nmade; i++) {
+			/* no fsync of spare/: its names are not state */
+			if (queue_fs_path(msg, data_dir, false, made[i],
+			    QUEUE_FS_MSG, "", &e2) == 0 &&
+			    queue_fs_spare_path(spare, data_dir, made[i],
+			    &e2) == 0 && link(msg, spare) == -1)
+				log_warn("link(%s, %s)", msg, spare);
+		}
+	free(made);
 	return rc;
 }
 
@@ -1364,13 +1618,233 @@ queue_fs_collect(DIR *d, struct queue_fs_list_ctx *ctx)
 	return 0;
 }
 
+/* Whether the sum in path's header line is right (true also for a
+ * version 1 file, which has none): *bad_r set when it is not. */
+static int
+queue_fs_verify(int fd, bool *bad_r)
+{
+	char *buf = xmalloc(64 * 1024);
+	struct queue_sum bs, ms;
+	struct queue_fs_hdr h;
+	uint64_t off;
+	ssize_t got;
+	int rc = -1;
+
+	*bad_r = false;
+	if ((got = queue_fs_pread_all(fd, buf, QUEUE_FS_HDR_LINE, 0)) == -1)
+		goto done;
+	if (queue_fs_hdr_parse(buf, (size_t)got, &h) == 0 || !h.has_sum) {
+		rc = 0;
+		goto done;
+	}
+	queue_sum_init(&bs);
+	queue_sum_init(&ms);
+	for (off = h.line;; off += (uint64_t)got) {
+		size_t want = 64 * 1024;
+
+		if (off < h.len && h.len - off < want)
+			want = h.len - off;	/* the block ends there */
+		if ((got = queue_fs_pread_all(fd, buf, want, (off_t)off)) ==
+		    -1)
+			goto done;
+		if (got == 0)
+			break;
+		queue_sum_update(off < h.len ? &bs : &ms, buf,
+		    (size_t)got);
+	}
+	*bad_r = off < h.len || queue_sum_join(queue_sum_final(&bs),
+	    queue_sum_final(&ms)) != h.sum;
+	rc = 0;
+done:
+	free(buf);
+	return rc;
+}
+
+/* Move a message whose sum is wrong to queue/corrupt/ for a human. */
+static void
+queue_fs_quarantine(const char *data_dir, uint64_t qid)
+{
+	char env[QUEUE_FS_PATH_MAX], msg[QUEUE_FS_PATH_MAX];
+	char to[QUEUE_FS_PATH_MAX];
+	const char *err;
+
+	if (queue_fs_path(env, data_dir, false, qid, QUEUE_FS_ENV, "",
+	    &err) == -1 || queue_fs_path(msg, data_dir, false, qid,
+	    QUEUE_FS_MSG, "", &err) == -1)
+		return;
+	snprintf(to, sizeof(to), "%s/queue/corrupt", data_dir);
+	if (queue_fs_mkdir(to, &err) == -1) {
+		log_warnx("queue: %s", err);
+		return;
+	}
+	snprintf(to, sizeof(to), "%s/queue/corrupt/%016llx.msg", data_dir,
+	    (unsigned long long)qid);
+	/* the file first: a crash in between leaves the .env alone, a
+	 * stray, and the copy for a human */
+	if (rename(msg, to) == -1)
+		log_warn("rename(%s, %s)", msg, to);
+	if (unlink(env) == -1 && errno != ENOENT)
+		log_warn("unlink(%s)", env);
+	log_event(qid, "queue", "corrupt", "reason=<the checksum of the "
+	    "queue file does not match: cut short by a crash, or a disk "
+	    "fault> path=<%s>", to);
+}
+
+/* What a pair in queue/ holds: 1 a message, 0 a spare or gone (removed
+ * when a stray), -1 a message moved to corrupt/. */
+static int
+queue_fs_check_pair(int dfd, const char *data_dir, uint64_t qid,
+    bool clean, time_t verify_before, time_t now)
+{
+	char name[QUEUE_FS_NAME_LEN + 1];
+	struct stat sb;
+	bool spare, marked, bad;
+	int fd;
+
+	snprintf(name, sizeof(name), "%016llx.msg", (unsigned long long)qid);
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return 1;	/* the reader says what is wrong */
+	if (fstat(fd, &sb) == -1) {
+		close(fd);
+		return 1;
+	}
+	spare = marked = queue_fs_is_spare_fd(fd);
+	if (!spare && clean && sb.st_mtime < verify_before &&
+	    queue_fs_verify(fd, &bad) == 0 && bad) {
+		close(fd);
+		queue_fs_quarantine(data_dir, qid);
+		return -1;
+	}
+	close(fd);
+	if (!spare && clean && sb.st_mtime <= now - QUEUE_FS_STRAY_AGE) {
+		struct envelope e;
+		const char *err;
+
+		/* a spare whose mark was lost with the machine (it is not
+		 * synced): it still holds the envelope of its old qid */
+		if (queue_fs_load(data_dir, qid, &e, &err) == 0) {
+			envelope_clear(&e);
+			return 1;
+		}
+		spare = errno == EINVAL && strstr(err, ": holds qid ") != NULL;
+	}
+	if (!spare)
+		return 1;
+	/* a spare without its spare/ name (a crash, a worker killed in
+	 * the middle of a message): nobody will take it */
+	if (clean && (sb.st_nlink < 3 || !marked)) {
+		char dir[QUEUE_FS_PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s/queue", data_dir);
+		snprintf(name, sizeof(name), "%016llx.env",
+		    (unsigned long long)qid);
+		queue_fs_unlink_stray(dfd, dir, name, qid, now);
+		snprintf(name, sizeof(name), "%016llx.msg",
+		    (unsigned long long)qid);
+		queue_fs_unlink_stray(dfd, dir, name, qid, now);
+	}
+	return 0;
+}
+
+/* At the start of the queue process: spare/ names that do not lead to
+ * a usable spare go (and the old layout's 4-digit names). */
+static void
+queue_fs_clean_spares(const char *data_dir)
+{
+	char path[QUEUE_FS_PATH_MAX], msg[QUEUE_FS_PATH_MAX];
+	struct stat sb, msb;
+	struct dirent *de;
+	const char *err;
+	uint64_t qid;
+	bool ok;
+	int fd;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/queue/spare", data_dir);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		ok = false;
+		if (queue_fs_qid_parse(de->d_name, &qid) == 0 &&
+		    (fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC)) != -1) {
+			ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+			    sb.st_nlink == 3 && queue_fs_is_spare_fd(fd) &&
+			    queue_fs_path(msg, data_dir, false, qid,
+			    QUEUE_FS_MSG, "", &err) == 0 &&
+			    lstat(msg, &msb) == 0 && msb.st_ino == sb.st_ino &&
+			    msb.st_dev == sb.st_dev;
+			close(fd);
+		}
+		if (!ok && unlinkat(dirfd(d), de->d_name, 0) == -1 &&
+		    errno != ENOENT)
+			log_warn("unlink(%s/%s)", path, de->d_name);
+	}
+	closedir(d);
+}
+
+/* Files last written before this boot are checked once per boot: only
+ * a crash of the machine (not of a process) can leave a torn file.
+ * The time before which files are checked, or 0 (this boot was seen:
+ * check none). */
+static time_t
+queue_fs_boot_check(const char *data_dir, char *boot_id, size_t size)
+{
+	char path[QUEUE_FS_PATH_MAX], seen[64] = "";
+	struct timespec up;
+	ssize_t got;
+	int fd;
+
+	boot_id[0] = '\0';
+	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY |
+	    O_CLOEXEC)) != -1) {
+		got = read(fd, boot_id, size - 1);
+		boot_id[got > 0 ? got : 0] = '\0';
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/queue/boot-id", data_dir);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		got = read(fd, seen, sizeof(seen) - 1);
+		seen[got > 0 ? got : 0] = '\0';
+		close(fd);
+	}
+	if (boot_id[0] != '\0' && strcmp(seen, boot_id) == 0)
+		return 0;
+	if (clock_gettime(CLOCK_BOOTTIME, &up) == -1)
+		return time(NULL);
+	return time(NULL) - up.tv_sec - 1;
+}
+
+/* Remember that this boot's check was made. */
+static void
+queue_fs_boot_seen(const char *data_dir, const char *boot_id)
+{
+	char path[QUEUE_FS_PATH_MAX], tmp[QUEUE_FS_PATH_MAX];
+	size_t len = strlen(boot_id);
+	int fd;
+
+	if (len == 0)
+		return;
+	snprintf(path, sizeof(path), "%s/queue/boot-id", data_dir);
+	snprintf(tmp, sizeof(tmp), "%s/queue/tmp/boot-id", data_dir);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, QUEUE_FS_FILE_MODE)) == -1)
+		return;
+	if (write(fd, boot_id, len) != (ssize_t)len || rename(tmp, path) == -1)
+		(void)unlink(tmp);
+	close(fd);
+}
+
 static int
 queue_fs_walk(const char *data_dir, bool clean, void (*fn)(void *, uint64_t),
     void *arg, const char **err_r)
 {
 	struct queue_fs_list_ctx ctx = { NULL, 0, 0 };
 	char path[QUEUE_FS_PATH_MAX], name[QUEUE_FS_NAME_LEN + 1];
-	time_t now = time(NULL);
+	char boot_id[64] = "";
+	time_t now = time(NULL), verify_before = 0;
 	DIR *d;
 
 	if (queue_fs_path(path, data_dir, false, 0, 0, "", err_r) == -1)
@@ -1380,10 +1854,17 @@ queue_fs_walk(const char *data_dir, bool clean, void (*fn)(void *, uint64_t),
 			return 0;
 		return queue_fs_fail(err_r, "opendir(%s)", path);
 	}
+	if (clean) {
+		verify_before = queue_fs_boot_check(data_dir, boot_id,
+		    sizeof(boot_id));
+		queue_fs_clean_spares(data_dir);
+	}
 	queue_fs_collect(d, &ctx);
 	for (size_t i = 0; i < ctx.n; i++) {
 		if (ctx.ents[i].has == 3) {
-			fn(arg, ctx.ents[i].qid);
+			if (queue_fs_check_pair(dirfd(d), data_dir,
+			    ctx.ents[i].qid, clean, verify_before, now) == 1)
+				fn(arg, ctx.ents[i].qid);
 			continue;
 		}
 		if (!clean)
@@ -1397,8 +1878,10 @@ queue_fs_walk(const char *data_dir, bool clean, void (*fn)(void *, uint64_t),
 	}
 	closedir(d);
 	free(ctx.ents);
-	if (clean)
+	if (clean) {
 		queue_fs_clean_tmp(data_dir, now);
+		queue_fs_boot_seen(data_dir, boot_id);
+	}
 	return 0;
 }
 

@@ -6,10 +6,14 @@
  *               file as long as the envelope is the one written at
  *               commit; a small file of its own once rewritten
  *   tmp/        files being written
- *   spare/      files of removed messages, reused by new ones
+ *   spare/      second names of spare files: files of removed messages,
+ *               already under the names of a future qid, reused by new
+ *               messages in place
+ *   corrupt/    files whose checksum failed after a crash of the machine
  *
- * A message is in the queue once both names are renamed in and the
- * directory is fsync'ed; only then may the SMTP server answer 250.
+ * A message is in the queue once both names are in the directory and
+ * durable, and its file is fdatasync'ed with its header; only then may
+ * the SMTP server answer 250.
  * The layout and why: doc/QUEUE.md, "Files".
  * Crash states: doc/QUEUE.md.  Functions are synchronous (fsync): run
  * them off the event loop.  Writers: workers (new messages) and the queue
@@ -32,18 +36,22 @@
 #include <time.h>
 
 #include "queue/envelope.h"
+#include "queue/queue_sum.h"
 
 /* Strays (see queue_fs_scan) younger than this are left alone. */
 #define QUEUE_FS_STRAY_AGE	3600
 #define QUEUE_FS_PATH_MAX	4096
 
 struct queue_new {
-	uint64_t	qid;
-	int		fd;		/* the .msg being written (tmp/) */
-	char		tmp_path[4096];
+	uint64_t	qid;		/* may differ from the qid asked for */
+	int		fd;		/* the .msg being written */
+	char		tmp_path[4096];	/* its path: tmp/Q.msg, or Q.msg */
 	size_t		size;		/* message bytes written */
 	size_t		hdr;		/* the header block's size */
 	uint64_t	old_size;	/* a reused file's size before */
+	bool		reused;		/* a spare, written in place */
+	const char	*data_dir;
+	struct queue_sum	sum;	/* of the message bytes */
 };
 
 /* Which Q.env a reader saw (queue_fs_open_item, queue_fs_changed). */
@@ -56,8 +64,18 @@ struct queue_fs_stamp {
 
 /* mkdir DATA_DIR/queue and queue/tmp (0700). */
 int	queue_fs_init(const char *data_dir, const char **err_r);
-/* Start a new message file in queue/tmp (a spare file when there is
- * one).  proto: the envelope as known now, to size the header block
+/* A qid for a new message: the name of a spare file when this process
+ * knows one (queue_fs_new then reuses it: the commit needs no
+ * directory fsync), else a random one. */
+uint64_t	queue_fs_qid_new(const char *data_dir);
+/* This process hands out first the spares whose qid is index modulo
+ * count (workers: their slot), so that two processes rarely want the
+ * same one; by default all are its own. */
+void	queue_fs_share(unsigned index, unsigned count);
+/* Start a new message file: the spare file named qid when there is one
+ * (taken by this call; written in place), else a new file in
+ * queue/tmp.  n->qid is the qid to use: another one when qid names a
+ * file that is not free (a spare another process took).  proto: the envelope as known now, to size the header block
  * (its size, created and eightbit may change before the commit; the
  * rest must not, or the envelope goes to a file of its own); NULL:
  * room for a small envelope. */
@@ -66,8 +84,9 @@ int	queue_fs_new(const char *data_dir, uint64_t qid,
 	    const char **err_r);
 int	queue_fs_write(struct queue_new *n, const void *p, size_t len,
 	    const char **err_r);
-/* Write the envelope into the header block, fdatasync the file, rename
- * its two names in (.msg first), fsync the directory.  Closes the fd.
+/* Write the envelope into the header block, fdatasync the file; for a
+ * new file also rename its two names in (.msg first) and fsync the
+ * directory.  Closes the fd.
  * On failure nothing is left in the queue. */
 int	queue_fs_commit(const char *data_dir, struct queue_new *n,
 	    struct envelope *e, const char **err_r);
@@ -78,7 +97,8 @@ int	queue_fs_commit(const char *data_dir, struct queue_new *n,
  * Closes every fd.  e->qid and e->size are set from the queue_new. */
 int	queue_fs_commit_batch(const char *data_dir, struct queue_new **ns,
 	    struct envelope **es, size_t n, int *results, const char **err_r);
-/* Close and unlink the tmp file; harmless after commit or twice. */
+/* Close and unlink the tmp file (a reused file goes back to spare/);
+ * harmless after commit or twice. */
 void	queue_fs_abort(struct queue_new *n);
 
 /* Rewrite an envelope atomically (tmp, fdatasync, rename, fsync of the
@@ -118,11 +138,14 @@ int	queue_fs_remove_many(const char *data_dir, const uint64_t *qids,
 /* Open the message for reading (O_RDONLY|O_CLOEXEC), positioned at
  * its first byte (after the header block); -1 on error. */
 int	queue_fs_open_msg(const char *data_dir, uint64_t qid);
-/* Every qid in the queue: fn(arg, qid) for each complete pair, in qid
- * order.  Stray files from a crash (a .msg without .env, an .env
- * without .msg, tmp/ leftovers) older than QUEUE_FS_STRAY_AGE are
- * removed (and logged): younger ones may belong to a commit or a
- * removal under way.  Other names are left alone. */
+/* Every qid in the queue: fn(arg, qid) for each complete pair that is
+ * not a spare, in qid order.  Stray files from a crash (a .msg without
+ * .env, an .env without .msg, a spare without its spare/ name, tmp/
+ * leftovers) older than QUEUE_FS_STRAY_AGE are removed (and logged):
+ * younger ones may belong to a commit or a removal under way.  At the
+ * first scan after a reboot, files written before it have their
+ * checksum checked; a file that fails goes to queue/corrupt/ (logged).
+ * Other names are left alone. */
 int	queue_fs_scan(const char *data_dir, void (*fn)(void *, uint64_t),
 	    void *arg, const char **err_r);
 /* The same without removing anything (the CLI); in qid order.  A

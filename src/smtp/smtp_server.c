@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "net/cidr.h"
+#include "queue/queue_fs.h"
 #include "smtp/smtp_session.h"
 
 
@@ -509,7 +510,7 @@ smtp_do_mail(struct smtp_session *s, struct str args)
 		    "limit");
 		return;
 	}
-	tx->qid = id_new();
+	tx->qid = queue_fs_qid_new(conf->data_dir);
 	smtp_enter_state(s, SMTP_STATE_MAIL);
 	if (s->kind == SMTP_KIND_SUBMISSION || s->kind == SMTP_KIND_SUBMISSIONS) {
 		/* the sender must be one of the user's addresses */

@@ -233,6 +233,7 @@ smtp_tx_open_queue(struct smtp_session *s, const char **err_r)
 	if (rc == -1)
 		return -1;
 	tx->qn_open = true;
+	tx->qid = tx->qn.qid;	/* another when a spare's name was taken */
 	return 0;
 }
 

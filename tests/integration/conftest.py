@@ -87,6 +87,30 @@ def run_bin(argv, popen=False, **kw):
             time.sleep(0.5)
 
 
+SPARE_MAGIC = b"facteur-spare 1 "
+
+
+def queue_envs(qdir):
+    """The Q.env names in a queue directory that hold a queued message:
+    spare files (doc/QUEUE.md, "Spare files") have both names too."""
+    out = []
+    try:
+        names = sorted(os.listdir(qdir))
+    except FileNotFoundError:
+        return out
+    for n in names:
+        if not n.endswith(".env"):
+            continue
+        try:
+            with open(os.path.join(qdir, n), "rb") as f:
+                if f.read(len(SPARE_MAGIC)) == SPARE_MAGIC:
+                    continue
+        except FileNotFoundError:
+            continue
+        out.append(n)
+    return out
+
+
 def new_msgid():
     return "<%s@test.example.org>" % uuid.uuid4().hex
 

@@ -27,7 +27,7 @@ import time
 
 import pytest
 
-from conftest import DOMAIN, T, free_port, new_msgid
+from conftest import DOMAIN, T, free_port, new_msgid, queue_envs
 
 PASSWORD = "secret password"
 UNBOUND = "/usr/sbin/unbound"
@@ -400,7 +400,7 @@ def queue_empty(srv, timeout=None):
     deadline = time.time() + (timeout or T(20))
     left = []
     while time.time() < deadline:
-        left = [f for f in os.listdir(qdir) if f.endswith(".env")]
+        left = queue_envs(qdir)
         if not left:
             return True
         time.sleep(0.1)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import BIN, DOMAIN, HOSTNAME, T, free_port, new_msgid
+from conftest import BIN, DOMAIN, HOSTNAME, T, free_port, new_msgid, queue_envs
 
 EX_USAGE, EX_DATAERR, EX_NOUSER, EX_UNAVAILABLE = 64, 65, 67, 69
 
@@ -176,7 +176,7 @@ def test_remote_recipient_is_queued(srv):
     deadline = time.time() + T(5)
     envs = []
     while time.time() < deadline and not envs:
-        envs = [f for f in os.listdir(qdir) if f.endswith(".env")]
+        envs = queue_envs(qdir)
         time.sleep(0.1)
     assert envs, "nothing queued for the remote recipient"
     with open(os.path.join(qdir, envs[0]), "rb") as f:

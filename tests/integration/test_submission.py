@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import DOMAIN, T, free_port, new_msgid, split_trace
+from conftest import DOMAIN, T, free_port, new_msgid, queue_envs, split_trace
 
 PASSWORD = "secret password"
 
@@ -186,7 +186,7 @@ def test_authenticated_relay_is_queued(sub):
     deadline = time.time() + T(5)
     envs = []
     while time.time() < deadline and not envs:
-        envs = [f for f in os.listdir(qdir) if f.endswith(".env")]
+        envs = queue_envs(qdir)
         time.sleep(0.1)
     assert envs, "nothing queued for the remote recipient"
     env = open(os.path.join(qdir, envs[0]), "rb").read()

@@ -2,8 +2,9 @@
  * commit, the leftovers a crash can leave and the scan rules (ages set
  * with utimensat), update and hold, remove, errors that name the call
  * and the path, and no fd left open; the one-file layout (header block,
- * two names), the envelope that does not fit, pairs of separate files,
- * reuse of spare files.
+ * two names, the checksum), the envelope that does not fit, pairs of
+ * separate files, spare files (made at removal, reused in place, given
+ * back, cleaned at the scan), the check of checksums after a reboot.
  *
  * Temp dirs live under $FACTEUR_TEST_TMP when set, else /tmp. */
 #include <setjmp.h>
@@ -224,8 +225,9 @@ test_commit(void **state)
 	assert_int_equal(count_fds(), fds);
 }
 
-/* A qid already queued: the commit fails, nothing of it stays, the
- * queued message is untouched. */
+/* A qid already queued: a new message asking for it gets another one,
+ * the queued message is untouched; a name that appears under a commit
+ * makes it fail, and nothing of it stays. */
 static void
 test_commit_collision(void **state)
 {
@@ -237,21 +239,36 @@ test_commit_collision(void **state)
 	assert_int_equal(queue_fs_init(dir, &err), 0);
 	assert_int_equal(queue_one(dir, 7, MSG), 0);
 	fds = count_fds();
-	/* tmp/ is free again: a second writer with the same qid */
 	assert_int_equal(queue_fs_new(dir, 7, NULL, &n, &err), 0);
+	assert_true(n.qid != 7);
+	assert_false(n.reused);
 	assert_int_equal(queue_fs_write(&n, "other", 5, &err), 0);
-	env_init(&e, "evil@x.org");
-	assert_int_equal(queue_fs_commit(dir, &n, &e, &err), -1);
-	assert_int_equal(errno, EEXIST);
-	assert_non_null(strstr(err, "rename("));
-	assert_non_null(strstr(err, "/queue/tmp/0000000000000007.msg, "));
-	assert_non_null(strstr(err, "File exists"));
-	assert_false(exists(dir, "/tmp", 7, ".msg"));
-	assert_false(exists(dir, "/tmp", 7, ".env"));
+	env_init(&e, "other@x.org");
+	assert_int_equal(queue_fs_commit(dir, &n, &e, &err), 0);
+	assert_int_equal(e.qid, n.qid);
 	assert_int_equal(queue_fs_load(dir, 7, &back, &err), 0);
 	assert_string_equal(back.from, "a@x.org");
 	assert_int_equal(back.size, strlen(MSG));
 	envelope_clear(&back);
+	assert_int_equal(queue_fs_load(dir, n.qid, &back, &err), 0);
+	assert_string_equal(back.from, "other@x.org");
+	envelope_clear(&back);
+	envelope_clear(&e);
+	assert_int_equal(count_fds(), fds);
+
+	/* Q.msg appears while the message is written: the rename fails */
+	assert_int_equal(queue_fs_new(dir, 9, NULL, &n, &err), 0);
+	assert_int_equal(n.qid, 9);
+	assert_int_equal(queue_fs_write(&n, "other", 5, &err), 0);
+	touch(dir, "", 9, ".msg");
+	env_init(&e, "evil@x.org");
+	assert_int_equal(queue_fs_commit(dir, &n, &e, &err), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_non_null(strstr(err, "rename("));
+	assert_non_null(strstr(err, "/queue/tmp/0000000000000009.msg, "));
+	assert_non_null(strstr(err, "File exists"));
+	assert_false(exists(dir, "/tmp", 9, ".msg"));
+	assert_false(exists(dir, "/tmp", 9, ".env"));
 	envelope_clear(&e);
 	assert_int_equal(count_fds(), fds);
 
@@ -307,7 +324,6 @@ test_batch(void **state)
 	char body[32];
 
 	assert_int_equal(queue_fs_init(dir, &err), 0);
-	assert_int_equal(queue_one(dir, 103, MSG), 0);	/* collides below */
 	fds = count_fds();
 	for (int i = 0; i < 8; i++) {
 		assert_int_equal(queue_fs_new(dir, 100 + (uint64_t)i, NULL,
@@ -319,6 +335,9 @@ test_batch(void **state)
 		np[i] = &ns[i];
 		ep[i] = &es[i];
 	}
+	/* 103 appears in the queue meanwhile (two names): collides */
+	touch(dir, "", 103, ".msg");
+	touch(dir, "", 103, ".env");
 	/* 103 is queued already: rename into it fails */
 	assert_int_equal(queue_fs_commit_batch(dir, np, ep, 8, results, &err),
 	    -1);
@@ -548,9 +567,44 @@ test_load_errors(void **state)
 
 
 static void
-spath(char *buf, size_t size, const char *dir, unsigned slot)
+spath(char *buf, size_t size, const char *dir, uint64_t qid)
 {
-	snprintf(buf, size, "%s/queue/spare/%04x", dir, slot);
+	snprintf(buf, size, "%s/queue/spare/%016llx", dir,
+	    (unsigned long long)qid);
+}
+
+/* The qids named in spare/ (at most max). */
+static size_t
+spare_names(const char *dir, uint64_t *qids, size_t max)
+{
+	char p[2048];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(p, sizeof(p), "%s/queue/spare", dir);
+	assert_non_null(d = opendir(p));
+	while ((de = readdir(d)) != NULL && n < max)
+		if (queue_fs_qid_parse(de->d_name, &qids[n]) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static bool
+starts_with(const char *dir, uint64_t qid, const char *ext, const char *what)
+{
+	char p[2048], buf[64] = "";
+	size_t len = strlen(what);
+	int fd;
+
+	qpath(p, sizeof(p), dir, "", qid, ext);
+	if ((fd = open(p, O_RDONLY)) == -1)
+		return false;
+	assert_true(len < sizeof(buf));
+	assert_true(read(fd, buf, len) >= 0);
+	close(fd);
+	return memcmp(buf, what, len) == 0;
 }
 
 static size_t
@@ -599,8 +653,9 @@ slurp(const char *dir, uint64_t qid, const char *ext, size_t *len_r)
 	return buf;
 }
 
-/* Queue body under qid with an envelope sized in advance (proto). */
-static void
+/* Queue body under qid with an envelope sized in advance (proto); the
+ * qid it got (another one when qid was not free). */
+static uint64_t
 queue_proto(const char *dir, uint64_t qid, const char *body, size_t nrcpts)
 {
 	struct queue_new n;
@@ -620,6 +675,7 @@ queue_proto(const char *dir, uint64_t qid, const char *body, size_t nrcpts)
 	e.eightbit = true;	/* learnt from the content */
 	assert_int_equal(queue_fs_commit(dir, &n, &e, &err), 0);
 	envelope_clear(&e);
+	return n.qid;
 }
 
 /* Read fd from off to its end. */
@@ -656,13 +712,37 @@ test_layout(void **state)
 	assert_int_equal(m.st_nlink, 2);
 	assert_int_equal(m.st_mode & 0777, 0600);
 	text = slurp(dir, 0x1a, ".msg", &len);
-	assert_memory_equal(text, "facteur-queue 1 ", 16);
+	assert_memory_equal(text, "facteur-queue 2 ", 16);
 	hdr = strtoul(text + 16, NULL, 10);
-	assert_int_equal(text[26], '\n');
+	assert_int_equal(text[26], ' ');
+	assert_int_equal(text[43], '\n');
 	assert_int_equal(len, hdr + strlen(MSG));
 	assert_memory_equal(text + hdr, MSG, strlen(MSG));
-	assert_memory_equal(text + 27, "facteur-envelope 1\nqid "
+	assert_memory_equal(text + 44, "facteur-envelope 1\nqid "
 	    "000000000000001a\n", 40);
+	/* the sum: of the block past the line, of the message, joined */
+	{
+		struct queue_sum bs, ms, js;
+		unsigned char j[16];
+		uint64_t bsum, msum;
+		char want[17];
+
+		queue_sum_init(&bs);
+		queue_sum_update(&bs, text + 44, hdr - 44);
+		queue_sum_init(&ms);
+		queue_sum_update(&ms, MSG, strlen(MSG));
+		bsum = queue_sum_final(&bs);
+		msum = queue_sum_final(&ms);
+		for (int i = 0; i < 8; i++) {
+			j[i] = (unsigned char)(bsum >> (8 * i));
+			j[8 + i] = (unsigned char)(msum >> (8 * i));
+		}
+		queue_sum_init(&js);
+		queue_sum_update(&js, j, sizeof(j));
+		snprintf(want, sizeof(want), "%016llx",
+		    (unsigned long long)queue_sum_final(&js));
+		assert_memory_equal(text + 27, want, 16);
+	}
 	assert_non_null(strstr(text, "eightbit 1\nrcpt rcpt0@y.net\n"));
 	assert_non_null(strstr(text, "rcpt rcpt1@y.net\nstate pending\nend\n"));
 	assert_int_equal(text[hdr - 1], '\n');	/* padding */
@@ -758,7 +838,8 @@ test_envelope_too_big(void **state)
 	assert_memory_equal(text, "facteur-envelope 1\n", 19);
 	free(text);
 	text = slurp(dir, 0x2b, ".msg", &len);
-	assert_memory_equal(text, "facteur-queue 1 0000001024\n\n\n", 29);
+	assert_memory_equal(text, "facteur-queue 2 0000001024 ", 27);
+	assert_memory_equal(text + 43, "\n\n\n", 3);
 	assert_int_equal(len, 1024 + strlen(MSG));
 	free(text);
 	assert_int_equal(queue_fs_open_item(dir, 0x2b, &back, &fd, &off, &st,
@@ -859,8 +940,10 @@ test_bad_header(void **state)
 	free(text);
 }
 
-/* Removed messages leave their file in spare/; new ones take it back,
- * rewritten from the start and cut to their length. */
+/* Removed messages become spares: marked, under the names of a fresh
+ * qid, and named in spare/; a new message given that qid is written
+ * into the file in place, rewritten from the start and cut to its
+ * length. */
 static void
 test_spare_reuse(void **state)
 {
@@ -868,11 +951,13 @@ test_spare_reuse(void **state)
 	static const char big[] = "Subject: a longer one\r\n\r\n"
 	    "0123456789012345678901234567890123456789012345678901234567\r\n"
 	    "0123456789012345678901234567890123456789012345678901234567\r\n";
-	uint64_t qids[3] = { 0x51, 0x52, 0x53 };
+	uint64_t qids[3] = { 0x51, 0x52, 0x53 }, sp[8], q, q2;
 	struct stat sb, old[3];
+	struct seen seen = { .n = 0 };
 	char p[2048], buf[512], *text;
 	struct envelope e;
 	struct queue_fs_stamp st;
+	struct queue_new n, n2;
 	size_t len;
 	off_t off;
 	int fd, fds;
@@ -888,70 +973,282 @@ test_spare_reuse(void **state)
 		assert_false(exists(dir, "", qids[i], ".msg"));
 		assert_false(exists(dir, "", qids[i], ".env"));
 	}
-	assert_int_equal(count_dir(dir, "/spare"), 3);
-	assert_int_equal(count_dir(dir, ""), 2);	/* tmp, spare */
+	assert_int_equal(spare_names(dir, sp, 8), 3);
+	assert_int_equal(count_dir(dir, ""), 2 + 6);	/* tmp, spare */
+	for (int i = 0; i < 3; i++) {
+		struct stat esb;
 
-	/* a shorter message in a longer file */
-	queue_proto(dir, 0x61, MSG, 1);
+		spath(p, sizeof(p), dir, sp[i]);
+		assert_int_equal(lstat(p, &sb), 0);
+		assert_int_equal(sb.st_nlink, 3);
+		assert_true(sb.st_ino == old[0].st_ino ||
+		    sb.st_ino == old[1].st_ino || sb.st_ino == old[2].st_ino);
+		file_stat(dir, sp[i], ".env", &esb);
+		assert_int_equal(esb.st_ino, sb.st_ino);
+		assert_true(starts_with(dir, sp[i], ".msg", "facteur-spare 1 "));
+		/* a spare is no message */
+		assert_int_equal(queue_fs_load(dir, sp[i], &e, &err), -1);
+		assert_int_equal(errno, ENOENT);
+		assert_int_equal(queue_fs_open_item(dir, sp[i], &e, &fd, &off,
+		    &st, &err), -1);
+		assert_int_equal(errno, ENOENT);
+	}
+	assert_int_equal(queue_fs_list(dir, seen_add, &seen, &err), 0);
+	assert_int_equal(seen.n, 0);
+
+	/* a shorter message in a longer file, under the spare's name */
+	q = queue_fs_qid_new(dir);
+	assert_true(q == sp[0] || q == sp[1] || q == sp[2]);
+	queue_proto(dir, q, MSG, 1);
 	assert_int_equal(count_dir(dir, "/spare"), 2);
-	file_stat(dir, 0x61, ".msg", &sb);
+	assert_false(exists(dir, "/tmp", q, ".msg"));
+	file_stat(dir, q, ".msg", &sb);
 	assert_true(sb.st_ino == old[0].st_ino || sb.st_ino == old[1].st_ino ||
 	    sb.st_ino == old[2].st_ino);
 	assert_int_equal(sb.st_nlink, 2);
-	text = slurp(dir, 0x61, ".msg", &len);
+	assert_true(starts_with(dir, q, ".msg", "facteur-queue 2 "));
+	text = slurp(dir, q, ".msg", &len);
 	assert_null(strstr(text, "longer"));
 	free(text);
-	assert_int_equal(queue_fs_open_item(dir, 0x61, &e, &fd, &off, &st,
+	assert_int_equal(queue_fs_open_item(dir, q, &e, &fd, &off, &st,
 	    &err), 0);
 	assert_int_equal(read_from(fd, off, buf, sizeof(buf)), strlen(MSG));
 	assert_memory_equal(buf, MSG, strlen(MSG));
+	assert_int_equal(sb.st_size, off + (off_t)strlen(MSG));
 	close(fd);
 	envelope_clear(&e);
-	assert_false(exists(dir, "/tmp", 0x61, ".msg"));
+	seen.n = 0;
+	assert_int_equal(queue_fs_list(dir, seen_add, &seen, &err), 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.qids[0], q);
 	assert_int_equal(count_fds(), fds);
 
-	/* a spare file with a second name somewhere is not taken (a crash
-	 * in the middle of a rename): only its spare/ name goes */
-	for (unsigned slot = 0; slot < 256; slot++) {
-		spath(p, sizeof(p), dir, slot);
-		if (lstat(p, &sb) == 0) {
-			char q[2048];
+	/* a message given up before its commit gives the spare back */
+	q = queue_fs_qid_new(dir);
+	assert_int_equal(queue_fs_new(dir, q, NULL, &n, &err), 0);
+	assert_true(n.reused);
+	assert_int_equal(n.qid, q);
+	assert_int_equal(count_dir(dir, "/spare"), 1);
+	/* the same name a second time (two processes): another qid */
+	assert_int_equal(queue_fs_new(dir, q, NULL, &n2, &err), 0);
+	assert_false(n2.reused);
+	assert_true(n2.qid != q);
+	queue_fs_abort(&n2);
+	assert_int_equal(queue_fs_write(&n, big, strlen(big), &err), 0);
+	queue_fs_abort(&n);
+	assert_int_equal(count_dir(dir, "/spare"), 2);
+	assert_true(starts_with(dir, q, ".msg", "facteur-spare 1 "));
+	assert_int_equal(queue_fs_load(dir, q, &e, &err), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(count_fds(), fds);
 
-			snprintf(q, sizeof(q), "%s/keep", dir);
-			assert_int_equal(link(p, q), 0);
-			break;
-		}
-	}
-	queue_proto(dir, 0x62, MSG, 1);
-	queue_proto(dir, 0x63, MSG, 1);
+	/* a spare file with a name too many (a crash in the middle of a
+	 * rename) is not taken, and left alone */
+	assert_int_equal(spare_names(dir, sp, 8), 2);
+	qpath(p, sizeof(p), dir, "", sp[0], ".msg");
+	snprintf(buf, sizeof(buf), "%s/keep", dir);
+	assert_int_equal(link(p, buf), 0);
+	q = 0;
+	for (int i = 0; i < 2 && q != sp[0]; i++)
+		q = queue_fs_qid_new(dir);
+	assert_int_equal(q, sp[0]);
+	assert_int_equal(queue_fs_new(dir, q, NULL, &n, &err), 0);
+	assert_false(n.reused);
+	assert_true(n.qid != q);
+	queue_fs_abort(&n);
+	assert_int_equal(lstat(buf, &sb), 0);
+	assert_int_equal(sb.st_nlink, 3);	/* keep, .msg, .env */
+	assert_true(starts_with(dir, q, ".msg", "facteur-spare 1 "));
+
+	/* the other one, a longer message in a shorter file */
+	q2 = sp[1];
+	queue_proto(dir, q2, big, 1);
 	assert_int_equal(count_dir(dir, "/spare"), 0);
-	snprintf(p, sizeof(p), "%s/keep", dir);
-	assert_int_equal(stat(p, &sb), 0);
-	assert_int_equal(sb.st_nlink, 1);
-	text = malloc((size_t)sb.st_size + 1);
-	fd = open(p, O_RDONLY);
-	assert_int_equal(read(fd, text, (size_t)sb.st_size), sb.st_size);
-	close(fd);
-	assert_memory_equal(text + sb.st_size - strlen(big), big, strlen(big));
-	free(text);
-	/* no spare left: a new file */
-	queue_proto(dir, 0x64, big, 1);
-	file_stat(dir, 0x64, ".msg", &sb);
-	for (int i = 0; i < 3; i++)
-		assert_true(sb.st_ino != old[i].st_ino);
-	/* a shorter file, a longer message */
-	qids[0] = 0x63;
-	assert_int_equal(queue_fs_remove_many(dir, qids, 1, &err), 0);
-	queue_proto(dir, 0x65, big, 1);
-	assert_int_equal(queue_fs_open_item(dir, 0x65, &e, &fd, &off, &st,
+	assert_int_equal(queue_fs_open_item(dir, q2, &e, &fd, &off, &st,
 	    &err), 0);
 	assert_int_equal(read_from(fd, off, buf, sizeof(buf)), strlen(big));
 	assert_memory_equal(buf, big, strlen(big));
 	close(fd);
 	envelope_clear(&e);
-	/* gone already: not an error */
-	assert_int_equal(queue_fs_remove_many(dir, qids, 1, &err), 0);
+	/* no spare left: a new file (a name still in the list is taken
+	 * now: another qid) */
+	q = queue_proto(dir, queue_fs_qid_new(dir), big, 1);
+	file_stat(dir, q, ".msg", &sb);
+	for (int i = 0; i < 3; i++)
+		assert_true(sb.st_ino != old[i].st_ino);
+	/* a reused file becomes a spare again; gone already: no error */
+	assert_int_equal(queue_fs_remove_many(dir, &q2, 1, &err), 0);
+	assert_int_equal(count_dir(dir, "/spare"), 1);
+	assert_false(exists(dir, "", q2, ".msg"));
+	assert_int_equal(queue_fs_remove_many(dir, &q2, 1, &err), 0);
 	assert_int_equal(count_fds(), fds);
+}
+
+/* The checksum does not depend on how the bytes come. */
+static void
+test_sum_chunks(void **state)
+{
+	static const size_t steps[] = { 1, 3, 7, 31, 32, 33, 64, 100, 1000 };
+	struct queue_sum a, b;
+	char data[3000];
+	uint64_t whole;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7 + i / 13);
+	queue_sum_init(&a);
+	queue_sum_update(&a, data, sizeof(data));
+	whole = queue_sum_final(&a);
+	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		queue_sum_init(&b);
+		for (size_t off = 0; off < sizeof(data); off += steps[k])
+			queue_sum_update(&b, data + off,
+			    sizeof(data) - off < steps[k] ?
+			    sizeof(data) - off : steps[k]);
+		assert_true(queue_sum_final(&b) == whole);
+	}
+	/* one byte changed, one byte fewer: another sum */
+	data[1500] ^= 1;
+	queue_sum_init(&b);
+	queue_sum_update(&b, data, sizeof(data));
+	assert_true(queue_sum_final(&b) != whole);
+	data[1500] ^= 1;
+	queue_sum_init(&b);
+	queue_sum_update(&b, data, sizeof(data) - 1);
+	assert_true(queue_sum_final(&b) != whole);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The first scan after a reboot checks the files written before it: a
+ * torn one goes to corrupt/; later scans of the same boot check none. */
+static void
+test_scan_verify(void **state)
+{
+	const char *dir = *state, *err;
+	struct seen seen = { .n = 0 };
+	char p[2048], boot[64] = "", seen_id[64] = "";
+	double up;
+	FILE *f;
+	int fd;
+
+	assert_int_equal(queue_fs_init(dir, &err), 0);
+	queue_proto(dir, 0x81, MSG, 1);
+	queue_proto(dir, 0x82, MSG, 1);
+	queue_proto(dir, 0x83, MSG, 1);
+	assert_int_equal(queue_fs_scan(dir, seen_add, &seen, &err), 0);
+	assert_int_equal(seen.n, 3);
+	f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	assert_non_null(f);
+	assert_non_null(fgets(boot, sizeof(boot), f));
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/queue/boot-id", dir);
+	f = fopen(p, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(seen_id, sizeof(seen_id), f));
+	fclose(f);
+	assert_string_equal(seen_id, boot);
+
+	/* a byte of 0x81's message changed, 0x83's block: a new boot */
+	qpath(p, sizeof(p), dir, "", 0x81, ".msg");
+	fd = open(p, O_WRONLY);
+	assert_int_equal(pwrite(fd, "X", 1, lseek(fd, 0, SEEK_END) - 3), 1);
+	close(fd);
+	qpath(p, sizeof(p), dir, "", 0x83, ".msg");
+	fd = open(p, O_WRONLY);
+	assert_int_equal(pwrite(fd, "Y", 1, 60), 1);
+	close(fd);
+	f = fopen("/proc/uptime", "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%lf", &up), 1);
+	fclose(f);
+	for (uint64_t q = 0x81; q <= 0x83; q++) {
+		age(dir, "", q, ".msg", (time_t)up + 3600);
+		age(dir, "", q, ".env", (time_t)up + 3600);
+	}
+	snprintf(p, sizeof(p), "%s/queue/boot-id", dir);
+	write_file(p, "another boot\n");
+	seen.n = 0;
+	assert_int_equal(queue_fs_scan(dir, seen_add, &seen, &err), 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.qids[0], 0x82);
+	for (uint64_t q = 0x81; q <= 0x83; q += 2) {
+		assert_false(exists(dir, "", q, ".msg"));
+		assert_false(exists(dir, "", q, ".env"));
+		assert_true(exists(dir, "/corrupt", q, ".msg"));
+	}
+	/* this boot is now seen: a change is not looked for again */
+	qpath(p, sizeof(p), dir, "", 0x82, ".msg");
+	fd = open(p, O_WRONLY);
+	assert_int_equal(pwrite(fd, "X", 1, lseek(fd, 0, SEEK_END) - 3), 1);
+	close(fd);
+	age(dir, "", 0x82, ".msg", (time_t)up + 3600);
+	seen.n = 0;
+	assert_int_equal(queue_fs_scan(dir, seen_add, &seen, &err), 0);
+	assert_int_equal(seen.n, 1);
+	/* files of this boot are never checked, even at its first scan */
+	snprintf(p, sizeof(p), "%s/queue/boot-id", dir);
+	write_file(p, "another boot\n");
+	qpath(p, sizeof(p), dir, "", 0x82, ".msg");
+	assert_int_equal(utimensat(AT_FDCWD, p, NULL, 0), 0);
+	seen.n = 0;
+	assert_int_equal(queue_fs_scan(dir, seen_add, &seen, &err), 0);
+	assert_int_equal(seen.n, 1);
+}
+
+/* The scan at start: spare/ names that lead nowhere go, and a spare
+ * without its spare/ name is a stray after an hour. */
+static void
+test_scan_spares(void **state)
+{
+	const char *dir = *state, *err;
+	uint64_t qids[4] = { 0x91, 0x92, 0x93, 0x94 }, sp[8];
+	struct seen seen = { .n = 0 };
+	char p[2048];
+	int fd;
+
+	assert_int_equal(queue_fs_init(dir, &err), 0);
+	for (int i = 0; i < 4; i++)
+		queue_proto(dir, qids[i], MSG, 1);
+	assert_int_equal(queue_fs_remove_many(dir, qids, 4, &err), 0);
+	assert_int_equal(spare_names(dir, sp, 8), 4);
+	/* an old spare whose mark was lost (a power loss: it is never
+	 * synced) holds its old qid's envelope: a stray too */
+	qpath(p, sizeof(p), dir, "", sp[3], ".msg");
+	fd = open(p, O_WRONLY);
+	assert_int_equal(pwrite(fd, "facteur-queue 2 ", 16, 0), 16);
+	close(fd);
+	age(dir, "", sp[3], ".msg", 2 * 3600);
+	/* the old layout's name, a name of nothing, a young orphan, an
+	 * old orphan */
+	snprintf(p, sizeof(p), "%s/queue/spare/0001", dir);
+	write_file(p, "old");
+	spath(p, sizeof(p), dir, 0xabc);
+	write_file(p, "nothing");
+	spath(p, sizeof(p), dir, sp[0]);
+	assert_int_equal(unlink(p), 0);
+	spath(p, sizeof(p), dir, sp[1]);
+	assert_int_equal(unlink(p), 0);
+	age(dir, "", sp[1], ".msg", 2 * 3600);
+	assert_int_equal(queue_fs_scan(dir, seen_add, &seen, &err), 0);
+	assert_int_equal(seen.n, 0);
+	assert_int_equal(count_dir(dir, "/spare"), 1);
+	spath(p, sizeof(p), dir, sp[2]);
+	assert_true(access(p, F_OK) == 0);
+	assert_true(exists(dir, "", sp[0], ".msg"));
+	assert_true(exists(dir, "", sp[0], ".env"));
+	assert_false(exists(dir, "", sp[1], ".msg"));
+	assert_false(exists(dir, "", sp[1], ".env"));
+	assert_true(exists(dir, "", sp[2], ".msg"));
+	assert_false(exists(dir, "", sp[3], ".msg"));
+	assert_false(exists(dir, "", sp[3], ".env"));
 }
 
 /* A big message's file is removed, not kept. */
@@ -1014,6 +1311,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_header, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spare_reuse, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sum_chunks, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_scan_verify, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_scan_spares, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spare_big, setup,
 		    teardown),
