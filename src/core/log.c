@@ -1,5 +1,6 @@
 /* log.c: event lines to stderr or syslog. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,23 @@
 static const char	*log_role = "facteur";
 static bool		 log_syslog;
 static enum log_level	 log_level = LOG_LEVEL_INFO;
+/* getpid() and strftime() once, not per line (a few lines per message) */
+static pid_t		 log_pid;
+static pthread_once_t	 log_once = PTHREAD_ONCE_INIT;
+static _Thread_local time_t log_when_sec = -1;
+static _Thread_local char log_when[32];
+
+static void
+log_forked(void)
+{
+	log_pid = 0;
+}
+
+static void
+log_atfork(void)
+{
+	pthread_atfork(NULL, NULL, log_forked);
+}
 
 void
 log_init(const char *role, bool use_syslog)
@@ -46,18 +64,23 @@ log_write(int prio, const char *line)
 {
 	struct timespec ts;
 	struct tm tm;
-	char when[32];
 
 	if (log_syslog) {
 		syslog(prio, "%s", line);
 		return;
 	}
+	pthread_once(&log_once, log_atfork);
+	if (log_pid == 0)
+		log_pid = getpid();
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (ts.tv_sec != log_when_sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(log_when, sizeof(log_when), "%Y-%m-%dT%H:%M:%S", &tm);
+		log_when_sec = ts.tv_sec;
+	}
 	/* one fprintf call: lines from several processes do not interleave */
-	fprintf(stderr, "%s.%03ldZ %s[%d]: %s\n", when, ts.tv_nsec / 1000000,
-	    log_role, (int)getpid(), line);
+	fprintf(stderr, "%s.%03ldZ %s[%d]: %s\n", log_when,
+	    ts.tv_nsec / 1000000, log_role, (int)log_pid, line);
 }
 
 static void

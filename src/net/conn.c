@@ -273,6 +273,16 @@ conn_starttls(struct conn *c, SSL_CTX *ctx)
 		conn_update_events(c);
 }
 
+/* Whether reading is wanted; paused: as if paused or not. */
+static bool
+conn_read_wanted(const struct conn *c, bool paused)
+{
+	return !c->eof && (c->tls == CONN_TLS_HANDSHAKE ||
+	    c->want_read_on_write || (!paused && !c->closing &&
+	    c->out.len < CONN_OUT_HIGH && c->tls != CONN_TLS_PENDING &&
+	    c->in.len < c->in.max));
+}
+
 /* Which events we need, from the state. */
 static void
 conn_update_events(struct conn *c)
@@ -281,17 +291,17 @@ conn_update_events(struct conn *c)
 
 	if (c->dead)
 		return;
-	want_read = !c->eof && (c->tls == CONN_TLS_HANDSHAKE ||
-	    c->want_read_on_write || (!c->read_paused && !c->closing &&
-	    c->out.len < CONN_OUT_HIGH && c->tls != CONN_TLS_PENDING &&
-	    c->in.len < c->in.max));
+	want_read = conn_read_wanted(c, c->read_paused);
 	want_write = c->out.len > 0 || c->want_write_on_read ||
 	    (c->tls == CONN_TLS_HANDSHAKE && c->ssl != NULL &&
 	    SSL_want_write(c->ssl));
 	if (want_read)
 		event_add(c->ev_read, NULL);
-	else
+	else if (!c->read_paused || !conn_read_wanted(c, false))
 		event_del(c->ev_read);
+	/* else paused only: the read event stays, and is removed if bytes
+	 * come before the resume (conn_on_read); a pause answered within
+	 * the loop turn (a cached look-up, a commit) costs no epoll_ctl */
 	if (!want_write) {
 		event_del(c->ev_write);
 		return;
@@ -560,6 +570,10 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 
 	if (c->dead)
 		return;
+	if (c->read_paused && !conn_read_wanted(c, true)) {
+		event_del(c->ev_read);	/* the pause, for real now */
+		return;
+	}
 	if (c->want_read_on_write) {
 		conn_do_write(c);
 		if (c->dead)

@@ -109,6 +109,8 @@ msgq_close_pending_fds(struct msgq *q)
 		}
 }
 
+static int	msgq_send_frame(struct msgq *, struct msg_frame *);
+
 void
 msgq_send(struct msgq *q, uint32_t type, uint64_t id, const void *payload,
     size_t len, int fd)
@@ -128,6 +130,16 @@ msgq_send(struct msgq *q, uint32_t type, uint64_t id, const void *payload,
 	if (len > 0)
 		memcpy(f->data + sizeof(h), payload, len);
 	f->fd = fd;
+	if (q->head == NULL && !q->dead && fd == -1 &&
+	    msgq_send_frame(q, f) == 1) {
+		/* sent at once: no EPOLLOUT round through the loop (a
+		 * failure is left to msgq_on_write, never reported from
+		 * inside this call; a descriptor waits for the loop, so
+		 * that msgq_free() still closes one never sent) */
+		free(f->data);
+		free(f);
+		return;
+	}
 	*q->tail = f;
 	q->tail = &f->next;
 	if (!q->dead)
