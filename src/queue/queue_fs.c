@@ -258,10 +258,11 @@ queue_fs_write_all(int fd, const void *p, size_t len, const char *path,
  * Each process keeps the names it saw in spare/ and hands them out as
  * qids (queue_fs_qid_new); it reads the directory again when they are
  * used up and its mtime moved.  Workers share the names out by qid
- * (queue_fs_share): each hands out its own share first, then the
- * others' from the last, so that two want the same one only when both
- * ran out of their own, or across a reload (the loser gets another qid
- * and a new file).
+ * (queue_fs_share): two want the same one only across a reload (the
+ * loser gets another qid and a new file).  A worker whose share is used
+ * up makes a new file rather than take another's: taking from the
+ * others made them run out in turn, and a lost claim costs the same new
+ * file plus a read of spare/.
  */
 
 struct queue_fs_spares {
@@ -316,7 +317,6 @@ queue_fs_spare_scan(struct queue_fs_spares *sp, const char *data_dir)
 	char path[QUEUE_FS_PATH_MAX];
 	struct dirent *de;
 	struct stat sb;
-	size_t others = 0;
 	uint64_t qid;
 	DIR *d;
 
@@ -330,19 +330,11 @@ queue_fs_spare_scan(struct queue_fs_spares *sp, const char *data_dir)
 	sp->n = sp->used = 0;
 	if ((d = opendir(path)) == NULL)
 		return;
-	/* this process's share first, then the others' from the end:
-	 * another process wants the same name only when both ran out */
-	while ((de = readdir(d)) != NULL && sp->n + others < QUEUE_FS_SPARE_MAX)
-		if (queue_fs_qid_parse(de->d_name, &qid) == 0) {
-			if (qid % sp->count == sp->index)
-				sp->qids[sp->n++] = qid;
-			else
-				sp->qids[QUEUE_FS_SPARE_MAX - ++others] = qid;
-		}
+	while ((de = readdir(d)) != NULL && sp->n < QUEUE_FS_SPARE_MAX)
+		if (queue_fs_qid_parse(de->d_name, &qid) == 0 &&
+		    qid % sp->count == sp->index)
+			sp->qids[sp->n++] = qid;
 	closedir(d);
-	memmove(sp->qids + sp->n, sp->qids + QUEUE_FS_SPARE_MAX - others,
-	    others * sizeof(sp->qids[0]));
-	sp->n += others;
 }
 
 uint64_t

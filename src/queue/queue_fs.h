@@ -68,8 +68,8 @@ int	queue_fs_init(const char *data_dir, const char **err_r);
  * knows one (queue_fs_new then reuses it: the commit needs no
  * directory fsync), else a random one. */
 uint64_t	queue_fs_qid_new(const char *data_dir);
-/* This process hands out first the spares whose qid is index modulo
- * count (workers: their slot), so that two processes rarely want the
+/* This process hands out only the spares whose qid is index modulo
+ * count (workers: their slot), so that two processes never want the
  * same one; by default all are its own. */
 void	queue_fs_share(unsigned index, unsigned count);
 /* Start a new message file: the spare file named qid when there is one
