@@ -118,21 +118,33 @@ queue_fs_fail(const char **err_r, const char *fmt, ...)
 	return -1;
 }
 
+/* n decimal (base 10) or lower-case hex (16) digits at p into *v_r. */
+static bool
+queue_fs_digits(const char *p, size_t n, int base, uint64_t *v_r)
+{
+	uint64_t v = 0;
+	int d;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			d = p[i] - '0';
+		else if (base == 16 && p[i] >= 'a' && p[i] <= 'f')
+			d = p[i] - 'a' + 10;
+		else
+			return false;
+		v = v * (uint64_t)base + (uint64_t)d;
+	}
+	*v_r = v;
+	return true;
+}
+
 int
 queue_fs_qid_parse(const char *s, uint64_t *qid_r)
 {
-	uint64_t q = 0;
-	size_t i;
+	uint64_t q;
 
-	for (i = 0; i < QUEUE_FS_QID_LEN; i++) {
-		if (s[i] >= '0' && s[i] <= '9')
-			q = q << 4 | (uint64_t)(s[i] - '0');
-		else if (s[i] >= 'a' && s[i] <= 'f')
-			q = q << 4 | (uint64_t)(s[i] - 'a' + 10);
-		else
-			return -1;
-	}
-	if (s[i] != '\0' || q == 0)
+	if (strnlen(s, QUEUE_FS_QID_LEN + 1) != QUEUE_FS_QID_LEN ||
+	    !queue_fs_digits(s, QUEUE_FS_QID_LEN, 16, &q) || q == 0)
 		return -1;
 	*qid_r = q;
 	return 0;
@@ -376,14 +388,23 @@ queue_fs_spares_stale(const char *data_dir, uint64_t qid)
 	pthread_mutex_unlock(&sp->mtx);
 }
 
+/* Whether the len bytes read at the start of a file are the spare
+ * mark's. */
+static bool
+queue_fs_is_spare(const char *p, size_t len)
+{
+	return len >= QUEUE_FS_HDR_MAGIC_LEN &&
+	    memcmp(p, QUEUE_FS_SPARE_MAGIC, QUEUE_FS_HDR_MAGIC_LEN) == 0;
+}
+
 /* Whether the open file starts with the spare mark. */
 static bool
 queue_fs_is_spare_fd(int fd)
 {
 	char magic[QUEUE_FS_HDR_MAGIC_LEN];
+	ssize_t got = pread(fd, magic, sizeof(magic), 0);
 
-	return pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
-	    memcmp(magic, QUEUE_FS_SPARE_MAGIC, sizeof(magic)) == 0;
+	return got > 0 && queue_fs_is_spare(magic, (size_t)got);
 }
 
 /* Take spare qid for n: 0 and n->fd open on queue/Q.msg, or -1 (not a
@@ -1061,25 +1082,6 @@ struct queue_fs_hdr {
 	uint64_t	sum;
 };
 
-static bool
-queue_fs_digits(const char *p, size_t n, int base, uint64_t *v_r)
-{
-	uint64_t v = 0;
-	int d;
-
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] >= '0' && p[i] <= '9')
-			d = p[i] - '0';
-		else if (base == 16 && p[i] >= 'a' && p[i] <= 'f')
-			d = p[i] - 'a' + 10;
-		else
-			return false;
-		v = v * (uint64_t)base + (uint64_t)d;
-	}
-	*v_r = v;
-	return true;
-}
-
 /* The header line at the start of p[0..len) into *h: the block's
  * length, or 0 when p does not start with one. */
 static size_t
@@ -1135,8 +1137,7 @@ queue_fs_read_env_fd(int fd, const char *path, const struct stat *sb,
 		goto fail;
 	}
 	len = (size_t)got;
-	if (len >= QUEUE_FS_HDR_MAGIC_LEN && memcmp(text, QUEUE_FS_SPARE_MAGIC,
-	    QUEUE_FS_HDR_MAGIC_LEN) == 0) {
+	if (queue_fs_is_spare(text, len)) {
 		/* a spare file's names: no message */
 		errno = ENOENT;
 		queue_fs_fail(err_r, "%s: a spare file", path);
@@ -1267,8 +1268,7 @@ queue_fs_open_msg_at(const char *data_dir, uint64_t qid, off_t *off_r,
 		close(fd);
 		return -1;
 	}
-	if (got >= (ssize_t)QUEUE_FS_HDR_MAGIC_LEN && memcmp(line,
-	    QUEUE_FS_SPARE_MAGIC, QUEUE_FS_HDR_MAGIC_LEN) == 0) {
+	if (got > 0 && queue_fs_is_spare(line, (size_t)got)) {
 		close(fd);
 		errno = ENOENT;
 		return queue_fs_fail(err_r, "%s: a spare file", path);

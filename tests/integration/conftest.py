@@ -590,7 +590,13 @@ def make_server(request):
         return srv
 
     yield make
+    teardown_servers(request, made)
 
+
+def teardown_servers(request, made):
+    """Stop every daemon a test made, fail the test on a crash or a fatal
+    line in a log, and remove their directories (kept when the test
+    failed, or with FACTEUR_KEEP set)."""
     problems = []
     for srv in made:
         try:

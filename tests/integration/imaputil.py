@@ -16,7 +16,6 @@ import imaplib
 import os
 import pwd
 import re
-import shutil
 import socket
 import ssl
 import time
@@ -24,7 +23,7 @@ import time
 import pytest
 
 from conftest import (DOMAIN, HOSTNAME, Closed, RawSMTP, Server, T,
-                      free_port, make_root)
+                      free_port, make_root, teardown_servers)
 
 PASSWORD = "secret password"
 ALICE = "alice@" + DOMAIN
@@ -132,29 +131,6 @@ def deliver(port, content, rcpt=ALICE, sender="bob@example.org"):
         s.quit()
 
 
-def _teardown(request, made):
-    problems = []
-    for srv in made:
-        try:
-            srv.stop()
-        except Exception as e:      # keep going: stop every daemon
-            problems.append("stop failed: %r" % e)
-        bad = srv.check_log()
-        if bad and not srv.allow_bad_log:
-            problems.append("bad lines in %s:\n  %s"
-                            % (srv.log_path, "\n  ".join(bad[:40])))
-    failed = getattr(request.node, "rep_call", None)
-    keep = os.environ.get("FACTEUR_KEEP") or (failed is not None and
-                                              failed.failed)
-    for srv in made:
-        if keep:
-            print("kept %s" % srv.root)
-        else:
-            shutil.rmtree(srv.root, ignore_errors=True)
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
-
-
 @pytest.fixture
 def make_imap(request):
     made = []
@@ -172,7 +148,7 @@ def make_imap(request):
         return srv
 
     yield make
-    _teardown(request, made)
+    teardown_servers(request, made)
 
 
 @pytest.fixture

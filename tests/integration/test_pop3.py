@@ -19,7 +19,8 @@ import time
 import pytest
 
 from conftest import (DOMAIN, HOSTNAME, SANITIZED, Closed, Server, T,
-                      free_port, make_root, simple_message, split_trace)
+                      free_port, make_root, simple_message, split_trace,
+                      teardown_servers)
 
 PASSWORD = "secret password"
 ALICE = "alice@" + DOMAIN
@@ -79,28 +80,7 @@ def make_pop3(request):
         return srv
 
     yield make
-
-    problems = []
-    for srv in made:
-        try:
-            srv.stop()
-        except Exception as e:      # keep going: stop every daemon
-            problems.append("stop failed: %r" % e)
-        bad = srv.check_log()
-        if bad and not srv.allow_bad_log:
-            problems.append("bad lines in %s:\n  %s"
-                            % (srv.log_path, "\n  ".join(bad[:20])))
-    failed = getattr(request.node, "rep_call", None)
-    keep = os.environ.get("FACTEUR_KEEP") or (failed is not None and
-                                              failed.failed)
-    import shutil
-    for srv in made:
-        if keep:
-            print("kept %s" % srv.root)
-        else:
-            shutil.rmtree(srv.root, ignore_errors=True)
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    teardown_servers(request, made)
 
 
 @pytest.fixture
